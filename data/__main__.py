@@ -1,0 +1,133 @@
+"""Command line: describe, write and download datasets.
+
+    python -m data describe SOURCE [--json]
+    python -m data write SOURCE DIR
+    python -m data download atis|snips [--dir DIR] [--base-url URL]
+
+SOURCE is anything `load_dataset` accepts: travel, atis, snips, a dataset
+folder, or a .conll/.bio/.iob/.txt/.csv/.tsv file. A bad source prints
+`error: <one line naming the file and line>` on stderr and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+
+from data.download import DEFAULT_BASE_URL, DIGESTS, download
+from data.readers import Dataset, DatasetError, write_dataset
+from data.sources import load_dataset
+
+
+def describe(dataset: Dataset) -> dict:
+    """Per split: sentences, tokens, vocabulary, tag set size, intents, unknown-word rate and tags unseen in train."""
+    train_words = {word for sentence in dataset.train.words for word in sentence}
+    train_tags = {tag for sentence in dataset.train.tags for tag in sentence}
+    summary = {}
+    for split_name, split in dataset.splits().items():
+        tokens = [word for sentence in split.words for word in sentence]
+        tag_counts = Counter(tag for sentence in split.tags for tag in sentence)
+        unknown = sum(word not in train_words for word in tokens)
+        summary[split_name] = {
+            "sentences": len(split),
+            "tokens": len(tokens),
+            "vocabulary": len(set(tokens)),
+            "tags": len(tag_counts),
+            "slots": len({tag[2:] for tag in tag_counts if tag != "O"}),
+            "intents": None if split.intents is None else len(set(split.intents)),
+            "unknown_word_rate": round(unknown / len(tokens), 4) if tokens else 0.0,
+            "unseen_tags": dict(sorted((tag, n) for tag, n in tag_counts.items() if tag not in train_tags)),
+        }
+    return summary
+
+
+def print_table(name: str, summary: dict) -> None:
+    columns = ("sentences", "tokens", "vocabulary", "tags", "slots", "intents", "unknown_word_rate")
+    headers = ("split",) + tuple(column.replace("_", " ") for column in columns)
+    rows = [headers] + [
+        (split_name,) + tuple("-" if values[c] is None else str(values[c]) for c in columns)
+        for split_name, values in summary.items()
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(headers))]
+    print(f"dataset: {name}")
+    for row in rows:
+        cells = [cell.ljust(width) if i == 0 else cell.rjust(width) for i, (cell, width) in enumerate(zip(row, widths))]
+        print("  ".join(cells))
+    print("unknown word rate: share of tokens whose exact spelling never occurs in train")
+    for split_name, values in summary.items():
+        if values["unseen_tags"]:
+            listed = ", ".join(f"{tag} ({count})" for tag, count in values["unseen_tags"].items())
+            print(f"{split_name}: tags unseen in train: {listed}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m data", description="Describe, write and download slot-filling datasets."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add_source_options(command):
+        command.add_argument(
+            "source", metavar="SOURCE", help="travel, atis, snips, a dataset folder or a .conll/.csv/.tsv file"
+        )
+        command.add_argument(
+            "--seed", type=int, default=0, help="seed of the travel generator and of carved splits (default 0)"
+        )
+        command.add_argument(
+            "--dev-fraction", type=float, default=0.1,
+            help="share carved for a missing dev (or test) split (default 0.1)",
+        )
+
+    describe_command = commands.add_parser(
+        "describe", help="print sizes, vocabulary, tags and unknown-word rates per split"
+    )
+    add_source_options(describe_command)
+    describe_command.add_argument("--json", action="store_true", help="print one JSON object keyed train/dev/test")
+
+    write_command = commands.add_parser("write", help="write any SOURCE as a dataset folder (seq.in/seq.out/label)")
+    add_source_options(write_command)
+    write_command.add_argument("directory", metavar="DIR", help="a new folder to write")
+    write_command.add_argument("--force", action="store_true", help="replace DIR when it exists")
+
+    download_command = commands.add_parser(
+        "download", help="download ATIS or SNIPS into the cache, verifying SHA-256"
+    )
+    download_command.add_argument("name", choices=sorted(DIGESTS))
+    download_command.add_argument(
+        "--dir", default=None, help="cache folder (default $SLOT_RNN_DATA or ~/.cache/slot-rnn)"
+    )
+    download_command.add_argument(
+        "--base-url", default=DEFAULT_BASE_URL, help=f"where to fetch from (default {DEFAULT_BASE_URL})"
+    )
+    return parser
+
+
+def main(argv=None) -> int:
+    arguments = build_parser().parse_args(argv)
+    try:
+        if arguments.command == "describe":
+            dataset = load_dataset(arguments.source, seed=arguments.seed, dev_fraction=arguments.dev_fraction)
+            summary = describe(dataset)
+            if arguments.json:
+                print(json.dumps(summary))
+            else:
+                print_table(dataset.name, summary)
+        elif arguments.command == "write":
+            dataset = load_dataset(arguments.source, seed=arguments.seed, dev_fraction=arguments.dev_fraction)
+            write_dataset(dataset, arguments.directory, overwrite=arguments.force)
+            sizes = ", ".join(f"{len(split)} {name}" for name, split in dataset.splits().items())
+            print(f"wrote {arguments.directory} ({sizes})")
+        elif arguments.command == "download":
+            folder = download(arguments.name, arguments.dir, base_url=arguments.base_url)
+            print(folder)
+    except (DatasetError, OSError) as error:
+        message = " ".join(str(error).split()) or type(error).__name__
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

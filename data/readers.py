@@ -1,0 +1,435 @@
+"""Read, validate, split and write slot-filling datasets.
+
+Formats read by `load_dataset`:
+
+- a folder with `train/`, `dev/` (or `valid/`) and `test/`, each holding
+  `seq.in` (space-separated words, one sentence a line), `seq.out` (one BIO tag
+  per word) and optionally `label` (one intent a line);
+- a column file (`.conll`, `.bio`, `.iob`, `.txt`): one word a line, the word
+  in the first column and its tag in the last, a blank line between sentences;
+- a `.csv` or `.tsv` file with a header, one sentence a row: a `words` column
+  (space-separated words), a `tags` column (space-separated tags), optionally
+  an `intent` (or `label`) column and a `split` column (`train`, `dev` or
+  `valid`, `test`).
+
+Windows line endings, a UTF-8 byte order mark, trailing spaces, blank lines at
+the very end of a file and a missing final newline are accepted silently.
+Everything else that is wrong raises `DatasetError` with one line naming the
+file and the line: `train/seq.out line 12: 7 tags for 8 words`.
+
+Only the standard library is used here, so `python -m data describe` starts
+fast (the CSV reader is `csv`, not pandas: pandas would read the words `NA`,
+`null` or `nan` as missing values).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from data._random import StableRandom
+
+SPLIT_NAMES = ("train", "dev", "test")
+COLUMN_SUFFIXES = (".conll", ".bio", ".iob", ".txt")
+TABLE_SUFFIXES = (".csv", ".tsv")
+
+
+class DatasetError(ValueError):
+    """A dataset that cannot be read or used; the message is one line naming the file and line."""
+
+
+@dataclass
+class Split:
+    """Sentences of one split: words, their BIO tags and (optionally) one intent each.
+
+    Tags stay the strings written in the data, also those that never occur in
+    train: scoring needs the gold tags exactly as written.
+    """
+
+    words: list[list[str]]
+    tags: list[list[str]]
+    intents: list[str] | None = None
+
+    def __post_init__(self):
+        if len(self.words) != len(self.tags):
+            raise DatasetError(f"{len(self.words)} word sequences but {len(self.tags)} tag sequences")
+        if self.intents is not None and len(self.intents) != len(self.words):
+            raise DatasetError(f"{len(self.words)} sentences but {len(self.intents)} intents")
+        for number, (words, tags) in enumerate(zip(self.words, self.tags), start=1):
+            if len(words) != len(tags):
+                raise DatasetError(f"sentence {number}: {len(tags)} tags for {len(words)} words")
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def head(self, n: int) -> "Split":
+        """The first `n` sentences."""
+        if n < 0:
+            raise ValueError(f"Received an invalid value for argument n, expected n >= 0, got {n}.")
+        intents = None if self.intents is None else self.intents[:n]
+        return Split(words=self.words[:n], tags=self.tags[:n], intents=intents)
+
+    def select(self, positions) -> "Split":
+        """The sentences at `positions`, in that order."""
+        positions = list(positions)
+        intents = None if self.intents is None else [self.intents[p] for p in positions]
+        return Split(
+            words=[self.words[p] for p in positions],
+            tags=[self.tags[p] for p in positions],
+            intents=intents,
+        )
+
+
+@dataclass
+class Dataset:
+    """A named dataset with its three splits."""
+
+    name: str
+    train: Split
+    dev: Split
+    test: Split
+
+    def splits(self) -> dict[str, Split]:
+        return {"train": self.train, "dev": self.dev, "test": self.test}
+
+
+# --------------------------------------------------------------------------- text
+
+
+def read_text_lines(path: Path, display: str) -> list[str]:
+    """The lines of a UTF-8 file, line endings removed, trailing blank lines dropped.
+
+    Raises `DatasetError` for a missing or unreadable file, bytes that are not
+    UTF-8, or a file with no text.
+    """
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise DatasetError(f"{display}: no such file") from None
+    except IsADirectoryError:
+        raise DatasetError(f"{display}: is a folder, expected a file") from None
+    except OSError as error:
+        raise DatasetError(f"{display}: cannot read ({error.strerror or error})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        raise DatasetError(
+            f"{display} line {line}: bytes that are not UTF-8 (0x{raw[error.start]:02x} at column {column})"
+        ) from None
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        raise DatasetError(f"{display} line 1: empty file")
+    return lines
+
+
+def check_tag(tag: str, display: str, line: int, position: int) -> None:
+    """A tag must be exactly `O`, or `B-` or `I-` followed by a slot name (an `I-` with no `B-` before it is legal)."""
+    if tag == "O" or (tag[:2] in ("B-", "I-") and len(tag) > 2):
+        return
+    raise DatasetError(f"{display} line {line}: tag {tag!r} (word {position}) is not O, B-<slot> or I-<slot>")
+
+
+# --------------------------------------------------------------------------- folder layout
+
+
+def check_line_counts(words_display: str, word_count: int, other_display: str, other_count: int) -> None:
+    """`seq.out` (or `label`) must have one line per line of `seq.in`; the error names the first line that differs."""
+    if other_count == word_count:
+        return
+    problem = "missing" if other_count < word_count else "one line too many"
+    raise DatasetError(
+        f"{other_display} line {min(word_count, other_count) + 1}: {problem} "
+        f"({words_display} has {word_count} lines, {other_display} has {other_count})"
+    )
+
+
+def read_split_folder(folder: Path, display: str) -> Split:
+    """One split folder: `seq.in`, `seq.out` and, when present, `label`."""
+    if not folder.is_dir():
+        raise DatasetError(f"{display}: no such folder")
+    words_display, tags_display = f"{display}/seq.in", f"{display}/seq.out"
+    word_lines = read_text_lines(folder / "seq.in", words_display)
+    tag_lines = read_text_lines(folder / "seq.out", tags_display)
+    check_line_counts(words_display, len(word_lines), tags_display, len(tag_lines))
+    words, tags = [], []
+    for number, (word_line, tag_line) in enumerate(zip(word_lines, tag_lines), start=1):
+        sentence = word_line.split()
+        sentence_tags = tag_line.split()
+        if not sentence:
+            raise DatasetError(f"{words_display} line {number}: empty line (every line holds one sentence)")
+        if len(sentence_tags) != len(sentence):
+            raise DatasetError(f"{tags_display} line {number}: {len(sentence_tags)} tags for {len(sentence)} words")
+        for position, tag in enumerate(sentence_tags, start=1):
+            check_tag(tag, tags_display, number, position)
+        words.append(sentence)
+        tags.append(sentence_tags)
+    intents = None
+    if (folder / "label").exists():
+        label_display = f"{display}/label"
+        label_lines = read_text_lines(folder / "label", label_display)
+        check_line_counts(words_display, len(word_lines), label_display, len(label_lines))
+        intents = []
+        for number, line in enumerate(label_lines, start=1):
+            if not line.strip():
+                raise DatasetError(f"{label_display} line {number}: empty line (every line holds one intent)")
+            intents.append(line.strip())
+    return Split(words=words, tags=tags, intents=intents)
+
+
+def read_folder(folder: Path, *, seed: int = 0, dev_fraction: float = 0.1, name: str | None = None) -> Dataset:
+    """A dataset folder: `train/` and `test/` are required; `dev/` (or `valid/`) is carved from train when absent."""
+    folder = Path(folder)
+    display = str(folder).rstrip("/") or "."
+    if not folder.is_dir():
+        raise DatasetError(f"{display}: no such folder")
+    for required in ("train", "test"):
+        if not (folder / required).is_dir():
+            raise DatasetError(
+                f"{display}/{required}: missing split (a dataset folder holds train/, test/ and "
+                "optionally dev/ or valid/, each with seq.in and seq.out)"
+            )
+    train = read_split_folder(folder / "train", f"{display}/train")
+    test = read_split_folder(folder / "test", f"{display}/test")
+    dev_names = [candidate for candidate in ("dev", "valid") if (folder / candidate).is_dir()]
+    if len(dev_names) == 2:
+        raise DatasetError(f"{display}: both dev/ and valid/ are present, keep one")
+    if dev_names:
+        dev = read_split_folder(folder / dev_names[0], f"{display}/{dev_names[0]}")
+    else:
+        train, dev = carve(train, dev_fraction, seed=seed, display=f"{display}/train")
+    return Dataset(name=name or folder.resolve().name, train=train, dev=dev, test=test)
+
+
+# --------------------------------------------------------------------------- column (CoNLL) files
+
+
+def read_column_file(path: Path, display: str) -> Split:
+    """Word in the first column, tag in the last, blank lines between sentences; `-DOCSTART-` lines skipped."""
+    lines = read_text_lines(path, display)
+    words, tags = [], []
+    sentence, sentence_tags = [], []
+    for number, line in enumerate(lines, start=1):
+        columns = line.split()
+        if not columns:
+            if sentence:
+                words.append(sentence)
+                tags.append(sentence_tags)
+                sentence, sentence_tags = [], []
+            continue
+        if columns[0] == "-DOCSTART-":
+            continue
+        if len(columns) < 2:
+            raise DatasetError(
+                f"{display} line {number}: 1 column, expected a word and its tag separated by a space or a tab"
+            )
+        check_tag(columns[-1], display, number, len(sentence) + 1)
+        sentence.append(columns[0])
+        sentence_tags.append(columns[-1])
+    if sentence:
+        words.append(sentence)
+        tags.append(sentence_tags)
+    if not words:
+        raise DatasetError(f"{display} line 1: no sentences")
+    return Split(words=words, tags=tags)
+
+
+# --------------------------------------------------------------------------- CSV / TSV files
+
+
+def read_table_file(path: Path, display: str) -> dict[str, Split]:
+    """A CSV (or TSV) file with `words` and `tags` columns; returns its splits by name.
+
+    Without a `split` column every row belongs to `"all"`.
+    """
+    lines = read_text_lines(path, display)
+    delimiter = "\t" if Path(path).suffix.lower() == ".tsv" else ","
+    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
+    reader = csv.reader(io.StringIO("\n".join(lines) + "\n", newline=""), delimiter=delimiter, quoting=quoting)
+    try:
+        header = [column.strip().lower() for column in next(reader)]
+    except csv.Error as error:
+        raise DatasetError(f"{display} line 1: {error}") from None
+    for required in ("words", "tags"):
+        if required not in header:
+            raise DatasetError(
+                f"{display} line 1: no {required!r} column (the header has: {', '.join(header) or 'nothing'})"
+            )
+    intent_column = next((column for column in ("intent", "label") if column in header), None)
+    columns = {
+        "words": header.index("words"),
+        "tags": header.index("tags"),
+        "intent": header.index(intent_column) if intent_column else None,
+        "split": header.index("split") if "split" in header else None,
+    }
+    rows: dict[str, list[tuple[list[str], list[str], str | None]]] = {}
+    last_line = reader.line_num
+    while True:
+        number = last_line + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            raise DatasetError(f"{display} line {number}: {error}") from None
+        last_line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) < len(header):
+            raise DatasetError(f"{display} line {number}: {len(row)} fields, the header has {len(header)}")
+        sentence = row[columns["words"]].split()
+        sentence_tags = row[columns["tags"]].split()
+        if not sentence:
+            raise DatasetError(f"{display} line {number}: empty 'words' field")
+        if len(sentence_tags) != len(sentence):
+            raise DatasetError(f"{display} line {number}: {len(sentence_tags)} tags for {len(sentence)} words")
+        for position, tag in enumerate(sentence_tags, start=1):
+            check_tag(tag, display, number, position)
+        intent = None
+        if columns["intent"] is not None:
+            intent = row[columns["intent"]].strip()
+            if not intent:
+                raise DatasetError(f"{display} line {number}: empty {intent_column!r} field")
+        split_name = "all"
+        if columns["split"] is not None:
+            split_name = row[columns["split"]].strip().lower()
+            split_name = "dev" if split_name == "valid" else split_name
+            if split_name not in SPLIT_NAMES:
+                raise DatasetError(
+                    f"{display} line {number}: split {row[columns['split']]!r} is not train, dev, valid or test"
+                )
+        rows.setdefault(split_name, []).append((sentence, sentence_tags, intent))
+    if not rows:
+        raise DatasetError(f"{display} line 2: no sentences after the header")
+    return {
+        split_name: Split(
+            words=[row[0] for row in split_rows],
+            tags=[row[1] for row in split_rows],
+            intents=None if intent_column is None else [row[2] for row in split_rows],
+        )
+        for split_name, split_rows in rows.items()
+    }
+
+
+# --------------------------------------------------------------------------- splitting
+
+
+def carve(split: Split, fraction: float, *, seed: int, display: str) -> tuple[Split, Split]:
+    """Move a seeded random `fraction` of `split` (at least one sentence) into a second split.
+
+    Both parts keep the original sentence order. The same seed always carves the
+    same sentences (the shuffle uses only `random.Random.random`, stable across
+    Python versions).
+    """
+    check_fraction(fraction)
+    count = len(split)
+    carved = max(1, round(count * fraction))
+    if count - carved < 1:
+        raise DatasetError(f"{display}: {count} sentence(s) are too few to carve a dev or test split from")
+    order = StableRandom(f"carve:{seed}").permutation(count)
+    chosen = sorted(order[:carved])
+    chosen_set = set(chosen)
+    kept = [position for position in range(count) if position not in chosen_set]
+    return split.select(kept), split.select(chosen)
+
+
+def check_fraction(fraction: float) -> None:
+    if not 0.0 < fraction < 0.5:
+        raise DatasetError(f"dev_fraction must be between 0 and 0.5 (exclusive), got {fraction}")
+
+
+def read_file(path: Path, *, seed: int = 0, dev_fraction: float = 0.1) -> Dataset:
+    """A single column, CSV or TSV file.
+
+    A file without a `split` column holds the whole corpus: a seeded
+    `dev_fraction` of its sentences becomes the test split, another
+    `dev_fraction` the dev split, the rest train (80/10/10 by default). A CSV or
+    TSV with a `split` column keeps its own splits and carves only the missing
+    dev (from train) or test (from train, after dev).
+    """
+    path = Path(path)
+    display = str(path)
+    check_fraction(dev_fraction)
+    suffix = path.suffix.lower()
+    if suffix in COLUMN_SUFFIXES:
+        parts = {"all": read_column_file(path, display)}
+    elif suffix in TABLE_SUFFIXES:
+        parts = read_table_file(path, display)
+    else:
+        raise DatasetError(
+            f"{display}: unknown file type {suffix or '(no suffix)'!r}, expected a folder or a "
+            f"{', '.join(COLUMN_SUFFIXES + TABLE_SUFFIXES)} file"
+        )
+    if "all" in parts:
+        rest, test = carve(parts["all"], dev_fraction, seed=seed, display=display)
+        train, dev = carve(rest, dev_fraction / (1.0 - dev_fraction), seed=seed, display=display)
+    else:
+        if "train" not in parts:
+            raise DatasetError(f"{display}: no row has split 'train'")
+        train = parts["train"]
+        dev, test = parts.get("dev"), parts.get("test")
+        if dev is None:
+            train, dev = carve(train, dev_fraction, seed=seed, display=display)
+        if test is None:
+            train, test = carve(train, dev_fraction, seed=seed + 1, display=display)
+    return Dataset(name=path.stem, train=train, dev=dev, test=test)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_dataset(dataset: Dataset, directory, *, overwrite: bool = False) -> None:
+    """Write `dataset` in the folder layout (`train/`, `dev/`, `test/` with `seq.in`, `seq.out`, `label`).
+
+    The folder is written under a temporary name beside `directory` and renamed
+    into place at the end, so a failure leaves nothing half-written. An existing
+    `directory` is an error unless it is an empty folder or `overwrite=True`.
+    """
+    directory = Path(directory)
+    if directory.exists() and not overwrite and not (directory.is_dir() and not any(directory.iterdir())):
+        raise DatasetError(f"{directory}: already exists (choose a new folder)")
+    for split_name, split in dataset.splits().items():
+        for number, (words, tags) in enumerate(zip(split.words, split.tags), start=1):
+            if not words:
+                raise DatasetError(f"{split_name} sentence {number}: no words")
+            for token in (*words, *tags):
+                if not token or token != "".join(token.split()):
+                    raise DatasetError(f"{split_name} sentence {number}: {token!r} is empty or holds white space")
+        for number, intent in enumerate(split.intents or [], start=1):
+            if not intent or intent != "".join(intent.split()):
+                raise DatasetError(f"{split_name} sentence {number}: intent {intent!r} is empty or holds white space")
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
+    try:
+        for split_name, split in dataset.splits().items():
+            folder = temporary / split_name
+            folder.mkdir()
+            write_lines(folder / "seq.in", [" ".join(words) for words in split.words])
+            write_lines(folder / "seq.out", [" ".join(tags) for tags in split.tags])
+            if split.intents is not None:
+                write_lines(folder / "label", split.intents)
+        if directory.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}-old-", dir=directory.parent))
+            os.rename(directory, old / "previous")
+            os.rename(temporary, directory)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(temporary, directory)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+
+
+def write_lines(path: Path, lines: list[str]) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as file:
+        for line in lines:
+            file.write(line + "\n")

@@ -1,0 +1,718 @@
+"""What every recipe shares: flags, input encodings, tag heads, training, scoring and run folders.
+
+A recipe only says which recurrent layer it stacks (its `build_model`); this
+module does the rest:
+
+    args = parse_args(argv, ...)                 # shared flags, one-line errors
+    dataset = load_data(args)                    # built-in name, folder or file
+    encoder = fit_encoder(dataset.train, args)   # word ids, trigrams, tag ids
+    model = build_model(encoder, **model_options(args))
+    train(model, encoder, dataset, args, run_dir)   # dev slot F1 each epoch, early stop
+    evaluate + write the run folder              # metrics.json, test_predictions.txt, ...
+
+`run_recipe(build_model, ...)` chains all of it; each recipe's `main()` calls it.
+"""
+
+import argparse
+import contextlib
+import csv
+import datetime
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+import data
+from custom_layers import CRF, ContextWindow, OneHot, TrigramEmbedding
+from data.batching import PAD_TAG, encode_split, make_batches
+from recipes import scoring
+
+ENCODINGS = ("onehot", "embedding", "trigram", "embedding+trigram")
+HEADS = ("softmax", "crf")
+LECTURE_SENTENCES = (
+    "i would like to arrive taipei on november 2nd",
+    "leave taipei on november 2nd",
+)
+RUN_FILES = ("model.keras", "encoder.json", "metrics.json", "history.csv", "test_predictions.txt")
+
+
+class UsageError(Exception):
+    """A bad flag or path; the command line prints it on one line and exits 2."""
+
+
+# ---------------------------------------------------------------------------
+# Flags
+# ---------------------------------------------------------------------------
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with errors on one line (`prog: error: ...`) and exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _bounded(kind, low=None, high=None, low_open=False, high_open=False):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}")
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+        too_low = low is not None and (value <= low if low_open else value < low)
+        too_high = high is not None and (value >= high if high_open else value > high)
+        if too_low or too_high:
+            left = "(" if low_open else "["
+            right = ")" if high_open else "]"
+            span = f"{left}{low if low is not None else '-inf'}, {high if high is not None else 'inf'}{right}"
+            raise argparse.ArgumentTypeError(f"expected a value in {span}, got {text!r}")
+        return value
+
+    return parse
+
+
+positive_int = _bounded(int, low=1)
+non_negative_int = _bounded(int, low=0)
+dropout_rate = _bounded(float, low=0.0, high=1.0, high_open=True)
+positive_float = _bounded(float, low=0.0, low_open=True)
+
+
+def make_parser(prog, description, defaults=None):
+    """The shared flags of every recipe; `defaults` overrides per recipe."""
+    defaults = {
+        "data": "travel",
+        "encoding": "embedding",
+        "embedding_dim": 100,
+        "window": 1,
+        "depth": 2,
+        "units": 128,
+        "bidirectional": True,
+        "dropout": 0.3,
+        "head": "softmax",
+        "learning_rate": 0.005,
+        "epochs": 30,
+        "patience": 5,
+        "batch_size": 32,
+        "seed": 0,
+        **(defaults or {}),
+    }
+    parser = Parser(
+        prog=prog,
+        description=description,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add = parser.add_argument
+    add("--data", help="dataset: a built-in name (travel; atis or snips once downloaded), "
+        "a folder with train/dev/test seq.in+seq.out, or a CoNLL, CSV or TSV file")
+    add("--encoding", choices=ENCODINGS, help="how words enter the network: 1-of-N with an OTHER "
+        "dimension, learned word vectors, letter trigrams, or vectors and trigrams together")
+    add("--embedding-dim", type=positive_int, help="size of learned word and trigram vectors")
+    add("--window", type=non_negative_int, help="words on each side concatenated to each word "
+        "before the recurrent layers (0: each word alone)")
+    add("--depth", type=positive_int, help="number of stacked recurrent layers")
+    add("--units", type=positive_int, help="units per layer and direction")
+    add("--bidirectional", action=argparse.BooleanOptionalAction,
+        help="read each sentence in both directions")
+    add("--dropout", type=dropout_rate, help="dropout on word features and between layers")
+    add("--head", choices=HEADS, help="tag head: an independent softmax per word, or a "
+        "linear-chain CRF that scores whole tag sequences")
+    add("--learning-rate", type=positive_float, help="Adam learning rate (gradients clipped to norm 5)")
+    add("--epochs", type=positive_int, help="most epochs to train")
+    add("--patience", type=positive_int, help="stop after this many epochs without a better dev slot F1")
+    add("--batch-size", type=positive_int, help="sentences per batch")
+    add("--max-train", type=positive_int, help="use at most this many training sentences (quick trials)")
+    add("--seed", type=non_negative_int, help="seed of weights, shuffling and dropout")
+    add("--output-dir", help="run folder (default: a new folder under runs/)")
+    add("--resume", action="store_true", help="continue the unfinished run in --output-dir from its last epoch")
+    add("--verbose", type=_bounded(int, 0, 2), help="Keras progress output: 0 silent, 1 progress bar, 2 a line per epoch")
+    parser.set_defaults(verbose=1, max_train=None, output_dir=None, **defaults)
+    return parser
+
+
+def parse_args(argv, prog, description, defaults=None):
+    return make_parser(prog, description, defaults).parse_args(argv)
+
+
+MODEL_FLAGS = ("depth", "units", "bidirectional", "encoding", "embedding_dim", "window", "dropout", "head")
+
+
+def model_options(args):
+    """The `build_model` keyword arguments that the flags choose."""
+    return {key: getattr(args, key) for key in MODEL_FLAGS}
+
+
+# ---------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------
+
+
+def load_data(args):
+    dataset = data.load_dataset(args.data, seed=args.seed)
+    if args.max_train:
+        dataset.train = dataset.train.head(args.max_train)
+    return dataset
+
+
+def fit_encoder(train_split):
+    return data.Encoder.fit(train_split.words, train_split.tags)
+
+
+def input_features(encoding):
+    """Which batch inputs an encoding reads."""
+    return {
+        "onehot": ("words",),
+        "embedding": ("words",),
+        "trigram": ("trigrams",),
+        "embedding+trigram": ("words", "trigrams"),
+    }[encoding]
+
+
+# ---------------------------------------------------------------------------
+# Model parts shared by every recipe
+# ---------------------------------------------------------------------------
+
+
+def encode_inputs(encoder, encoding="embedding", embedding_dim=100, window=0, dropout=0.0):
+    """Model inputs and the per-word feature sequence they become.
+
+    Returns `(inputs, features)`: `inputs` is a dict of `keras.Input`
+    (`"words"`: word ids (batch, time); `"trigrams"`: letter-trigram ids
+    (batch, time, max_trigrams)) and `features` a masked (batch, time, dim) tensor.
+    Id 0 is padding in both, so every layer downstream skips padded steps.
+    """
+    if encoding not in ENCODINGS:
+        raise ValueError(f"Received an invalid value for argument encoding, expected one of {ENCODINGS}, got {encoding!r}.")
+    inputs = {}
+    parts = []
+    if "words" in input_features(encoding):
+        inputs["words"] = keras.Input(shape=(None,), dtype="int32", name="words")
+        if encoding == "onehot":
+            parts.append(OneHot(encoder.word_vocabulary_size, name="one_hot")(inputs["words"]))
+        else:
+            embed = keras.layers.Embedding(
+                encoder.word_vocabulary_size, embedding_dim, mask_zero=True, name="word_vectors"
+            )
+            parts.append(embed(inputs["words"]))
+    if "trigrams" in input_features(encoding):
+        inputs["trigrams"] = keras.Input(shape=(None, encoder.max_trigrams), dtype="int32", name="trigrams")
+        trigram_vectors = TrigramEmbedding(encoder.trigram_vocabulary_size, embedding_dim, name="trigram_vectors")
+        parts.append(trigram_vectors(inputs["trigrams"]))
+    features = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="word_features")(parts)
+    if window:
+        features = ContextWindow(window, name="context_window")(features)
+    if dropout:
+        features = keras.layers.Dropout(dropout, name="feature_dropout")(features)
+    return inputs, features
+
+
+def tag_head(features, num_tags, head="softmax"):
+    """Scores of every tag at every word: logits (softmax head) or CRF emissions."""
+    if head == "softmax":
+        return keras.layers.Dense(num_tags, name="tag_logits")(features)
+    if head == "crf":
+        return CRF(num_tags, name="crf")(features)
+    raise ValueError(f"Received an invalid value for argument head, expected one of {HEADS}, got {head!r}.")
+
+
+def crf_layer(model):
+    """The model's CRF head, or None for a softmax head."""
+    for layer in model.layers:
+        if isinstance(layer, CRF):
+            return layer
+    return None
+
+
+def compile_model(model, learning_rate=0.005):
+    """Adam with gradient clipping and the loss that fits the model's head.
+
+    Padded steps carry the tag -1: the softmax loss ignores that class and
+    averages over real words only; the CRF loss masks the same steps.
+    """
+    crf = crf_layer(model)
+    if crf is not None:
+        loss = crf.loss
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, ignore_class=PAD_TAG, reduction="mean_with_sample_weight"
+        )
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0), loss=loss)
+    return model
+
+
+# ---------------------------------------------------------------------------
+# Tagging
+# ---------------------------------------------------------------------------
+
+
+def predict_tag_ids(model, batches):
+    """Best tag ids per sentence for a list of `Batch`, keyed by sentence index."""
+    crf = crf_layer(model)
+    results = {}
+    for batch in batches:
+        scores = model.predict_on_batch(batch.inputs)
+        lengths = batch.weights.sum(axis=1).astype(int)
+        if crf is None:
+            best = np.argmax(scores, axis=-1)
+        else:
+            mask = keras.ops.convert_to_tensor(batch.weights > 0)
+            best = keras.ops.convert_to_numpy(crf.decode(keras.ops.convert_to_tensor(scores), mask))
+        for row, index in enumerate(batch.indices):
+            results[int(index)] = best[row, : lengths[row]]
+    return results
+
+
+def predict_split(model, encoder, split, batch_size=64, encoding=None):
+    """Predicted tag strings for every sentence of a `data.Split`, in order."""
+    features = input_features(encoding) if encoding else model_input_features(model)
+    batches = make_batches(encode_split(encoder, split, with_tags=False), batch_size, features=features)
+    ids = predict_tag_ids(model, batches)
+    return [encoder.decode_tags(ids[index]) for index in range(len(split))]
+
+
+def model_input_features(model):
+    names = set(model.input.keys()) if isinstance(model.input, dict) else {t.name for t in model.inputs}
+    return tuple(name for name in ("words", "trigrams") if name in names)
+
+
+def tag_sentences(model, encoder, sentences, batch_size=64):
+    """Tags raw sentences: one dict per sentence with `words`, `tags` and `slots`."""
+    words = [sentence.split() for sentence in sentences]
+    results = [None] * len(words)
+    nonempty = [i for i, w in enumerate(words) if w]
+    split = data.Split([words[i] for i in nonempty], [["O"] * len(words[i]) for i in nonempty])
+    tags = predict_split(model, encoder, split, batch_size) if nonempty else []
+    for position, index in enumerate(nonempty):
+        results[index] = tags[position]
+    return [
+        {"words": w, "tags": t or [], "slots": scoring.slot_values(w, t or [])}
+        for w, t in zip(words, results)
+    ]
+
+
+# ---------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------
+
+
+class _Batches(keras.utils.PyDataset):
+    """Length-bucketed training batches, reshuffled every epoch from the seed."""
+
+    def __init__(self, encoded, batch_size, features, seed, epoch=0, with_weights=True):
+        super().__init__()
+        self.encoded, self.batch_size, self.features = encoded, batch_size, features
+        self.seed, self.epoch, self.with_weights = seed, epoch, with_weights
+        self._shuffle()
+
+    def _shuffle(self):
+        self.batches = make_batches(
+            self.encoded, self.batch_size, features=self.features, shuffle=True, seed=self.seed * 100_003 + self.epoch
+        )
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __getitem__(self, index):
+        batch = self.batches[index]
+        if self.with_weights:
+            return batch.inputs, batch.tags, batch.weights
+        return batch.inputs, batch.tags
+
+    def on_epoch_end(self):
+        self.epoch += 1
+        self._shuffle()
+
+
+def _fit_input(batches):
+    """What `model.fit` reads: the PyDataset itself, or on TensorFlow a
+    `tf.data.Dataset` whose declared shapes let the sentence length vary."""
+    if keras.backend.backend() != "tensorflow":
+        return batches
+    import tensorflow as tf
+
+    first = batches[0]
+
+    def spec(array):
+        return tf.TensorSpec(shape=(None,) * array.ndim, dtype=array.dtype)
+
+    signature = tuple(
+        {key: spec(value) for key, value in part.items()} if isinstance(part, dict) else spec(part) for part in first
+    )
+
+    def generate():
+        for index in range(len(batches)):
+            yield batches[index]
+        batches.on_epoch_end()
+
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
+    return dataset.apply(tf.data.experimental.assert_cardinality(len(batches)))
+
+
+class SlotF1Monitor(keras.callbacks.Callback):
+    """Dev slot F1 after every epoch (`logs["val_slot_f1"]`), early stopping
+    on it, the best weights kept, a stop on a NaN loss, and a checkpoint that
+    `--resume` continues from.
+
+    It must come first in the callback list: the callbacks after it (CSV and
+    TensorBoard logs, keras-tuner) read the F1 it adds to `logs`.
+    """
+
+    def __init__(self, encoder, dev_split, dev_batches, patience, checkpoint_dir=None, state=None):
+        super().__init__()
+        self.encoder, self.dev_split, self.dev_batches = encoder, dev_split, dev_batches
+        self.patience, self.checkpoint_dir = patience, checkpoint_dir
+        state = state or {}
+        self.best_f1 = state.get("best_f1", -1.0)
+        self.best_epoch = state.get("best_epoch", 0)
+        self.wait = state.get("wait", 0)
+        self.train_seconds_before = state.get("train_seconds", 0.0)
+        self.best_weights = None
+        self.diverged = False
+        self._epoch_start = None
+        self.started = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.diverged = True
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        logs["seconds"] = time.perf_counter() - self._epoch_start
+        if self.diverged:
+            logs["val_slot_f1"] = float("nan")
+            return
+        ids = predict_tag_ids(self.model, self.dev_batches)
+        predicted = [self.encoder.decode_tags(ids[i]) for i in range(len(self.dev_split))]
+        f1 = scoring.score(self.dev_split.tags, predicted)["f1"]
+        logs["val_slot_f1"] = f1
+        if f1 > self.best_f1:
+            self.best_f1, self.best_epoch, self.wait = f1, epoch + 1, 0
+            self.best_weights = self.model.get_weights()
+            if f1 >= 1.0:  # a perfect dev score cannot improve: stop here
+                self.model.stop_training = True
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                self.model.stop_training = True
+        if self.checkpoint_dir:
+            self._checkpoint(epoch + 1)
+
+    def _checkpoint(self, epochs_done):
+        folder = Path(self.checkpoint_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.best_epoch == epochs_done:
+            atomic_save_weights(self.model, folder / "best.weights.h5")
+        atomic_save_weights(self.model, folder / "last.weights.h5")
+        save_optimizer_state(self.model.optimizer, folder / "optimizer.npz")
+        state = {
+            "epochs_done": epochs_done,
+            "best_f1": self.best_f1,
+            "best_epoch": self.best_epoch,
+            "wait": self.wait,
+            "stopped": bool(self.model.stop_training),
+            "train_seconds": self.train_seconds_before + time.perf_counter() - self.started,
+        }
+        atomic_write_text(folder / "state.json", json.dumps(state, indent=2))
+
+    def restore_best(self):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+        elif self.checkpoint_dir and (Path(self.checkpoint_dir) / "best.weights.h5").is_file():
+            self.model.load_weights(Path(self.checkpoint_dir) / "best.weights.h5")
+
+
+class TrainingDiverged(RuntimeError):
+    pass
+
+
+def train(model, encoder, dataset, args, run_dir=None, extra_callbacks=(), initial_epoch=0, state=None):
+    """Fits `model` on `dataset.train`, scores dev after every epoch, stops
+    early on dev slot F1 and leaves the best epoch's weights in the model.
+
+    Returns the `SlotF1Monitor` (best F1 and epoch in `best_f1`, `best_epoch`).
+    """
+    features = model_input_features(model)
+    with_weights = crf_layer(model) is None
+    batches = _Batches(
+        encode_split(encoder, dataset.train), args.batch_size, features, args.seed, initial_epoch, with_weights
+    )
+    dev_batches = make_batches(encode_split(encoder, dataset.dev, with_tags=False), 64, features=features)
+    checkpoint_dir = Path(run_dir) / "checkpoint" if run_dir else None
+    monitor = SlotF1Monitor(encoder, dataset.dev, dev_batches, args.patience, checkpoint_dir, state)
+    callbacks = [monitor]
+    if run_dir:
+        callbacks.append(keras.callbacks.CSVLogger(str(Path(run_dir) / "history.csv"), append=initial_epoch > 0))
+        tensorboard = _tensorboard(Path(run_dir) / "logs")
+        if tensorboard:
+            callbacks.append(tensorboard)
+    callbacks.extend(extra_callbacks)
+    if state and state.get("stopped"):
+        monitor.restore_best()
+        return monitor
+    model.fit(
+        _fit_input(batches),
+        epochs=args.epochs,
+        initial_epoch=initial_epoch,
+        callbacks=callbacks,
+        verbose=args.verbose,
+    )
+    monitor.restore_best()
+    if monitor.diverged:
+        raise TrainingDiverged(
+            f"training stopped: the loss became NaN or infinite after epoch {monitor.best_epoch} "
+            "(try a lower --learning-rate); the best weights so far are kept"
+        )
+    return monitor
+
+
+def _tensorboard(log_dir):
+    try:
+        import tensorboard  # noqa: F401
+        import tensorflow  # noqa: F401
+    except ImportError:
+        return None
+    return keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False, profile_batch=0)
+
+
+# ---------------------------------------------------------------------------
+# Run folders
+# ---------------------------------------------------------------------------
+
+
+def atomic_write_text(path, text):
+    """Writes a file so that a reader never sees it half-written."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.partial")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def atomic_save_model(model, path):
+    path = Path(path)
+    temporary = path.with_name(f".partial.{path.name}")
+    model.save(temporary)
+    os.replace(temporary, path)
+
+
+def atomic_save_weights(model, path):
+    path = Path(path)
+    temporary = path.with_name(f".partial.{path.name}")
+    model.save_weights(temporary)
+    os.replace(temporary, path)
+
+
+def new_run_dir(recipe_name, output_dir=None, resume=False):
+    """The run folder: `--output-dir`, or a new `runs/<recipe>-<time>` folder."""
+    if output_dir is None:
+        if resume:
+            raise UsageError("--resume needs --output-dir naming the run to continue")
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        output_dir = Path("runs") / f"{recipe_name}-{stamp}"
+        suffix = 1
+        while output_dir.exists():
+            suffix += 1
+            output_dir = Path("runs") / f"{recipe_name}-{stamp}-{suffix}"
+    path = Path(output_dir)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--output-dir {output_dir}: exists and is not a folder")
+    if not resume and (path / "metrics.json").exists():
+        raise UsageError(f"--output-dir {output_dir}: already holds a finished run; choose another folder")
+    if resume and not (path / "checkpoint" / "state.json").is_file():
+        raise UsageError(f"--output-dir {output_dir}: no unfinished run to resume (checkpoint/state.json is missing)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise UsageError(f"--output-dir {output_dir}: cannot write there ({error.strerror or error})")
+    return path
+
+
+def write_predictions(path, split, predicted):
+    """conlleval input: `word gold predicted` per line, a blank line between sentences."""
+    lines = []
+    for words, gold, tags in zip(split.words, split.tags, predicted):
+        lines.extend(f"{w} {g} {p}" for w, g, p in zip(words, gold, tags))
+        lines.append("")
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def plot_curves(history_csv, path):
+    """Loss and dev slot F1 by epoch, from `history.csv`, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(history_csv, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows:
+        return
+    epochs = [int(row["epoch"]) + 1 for row in rows]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
+    left.plot(epochs, [float(row["loss"]) for row in rows], marker="o")
+    left.set(xlabel="epoch", ylabel="training loss", title="Loss")
+    right.plot(epochs, [float(row["val_slot_f1"]) for row in rows], marker="o", color="tab:green")
+    right.set(xlabel="epoch", ylabel="dev slot F1", title="Dev slot F1")
+    figure.tight_layout()
+    temporary = Path(path).with_name(f".partial.{Path(path).name}")
+    figure.savefig(temporary, format="png", dpi=100)
+    plt.close(figure)
+    os.replace(temporary, path)
+
+
+def summary(result):
+    return {key: result[key] for key in ("precision", "recall", "f1", "token_accuracy", "sentence_accuracy")}
+
+
+def print_scores(name, result, worst=5):
+    print(
+        f"{name}: slot precision {result['precision']:.4f}  recall {result['recall']:.4f}  "
+        f"F1 {result['f1']:.4f}  (token accuracy {result['token_accuracy']:.4f}, "
+        f"sentence accuracy {result['sentence_accuracy']:.4f})"
+    )
+    table = result["per_slot"]
+    table = table[table["support"] > 0].sort_values(["f1", "support"], ascending=[True, False])
+    if worst and len(table):
+        print(f"Worst {min(worst, len(table))} slots on {name}:")
+        print(table.head(worst).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+
+
+def print_tagged(tagged):
+    for result in tagged:
+        width = max([len(w) for w in result["words"]] + [4])
+        for word, tag in zip(result["words"], result["tags"]):
+            print(f"  {word:<{width}}  {tag}")
+        print(f"  slots: {json.dumps(result['slots'])}")
+        print()
+
+
+# ---------------------------------------------------------------------------
+# The whole recipe
+# ---------------------------------------------------------------------------
+
+
+def describe(docstring):
+    """The `Description:` line of a recipe's tutobook header."""
+    for line in (docstring or "").splitlines():
+        if line.startswith("Description:"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def run_recipe(build_model, argv, name, docstring, defaults=None, sentences=LECTURE_SENTENCES):
+    """Parses flags, trains, scores, writes the run folder and tags `sentences`.
+
+    Returns the metrics dict written to `metrics.json`. Bad flags and bad data
+    print one line and exit with code 2.
+    """
+    args = parse_args(argv, f"python -m recipes.{name}", describe(docstring), defaults)
+    try:
+        return _run(build_model, args, name, sentences)
+    except (UsageError, data.DatasetError) as error:
+        print(f"python -m recipes.{name}: error: {error}", file=sys.stderr)
+        raise SystemExit(2)
+    except TrainingDiverged as error:
+        print(f"python -m recipes.{name}: error: {error}", file=sys.stderr)
+        raise SystemExit(1)
+
+
+def _run(build_model, args, name, sentences):
+    run_dir = new_run_dir(name, args.output_dir, args.resume)
+    dataset = load_data(args)
+    keras.utils.set_random_seed(args.seed)
+    initial_epoch, state = 0, None
+    if args.resume:
+        checkpoint = run_dir / "checkpoint"
+        state = json.loads((checkpoint / "state.json").read_text(encoding="utf-8"))
+        saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+        for key in MODEL_FLAGS:
+            setattr(args, key, saved[key])
+        encoder = data.Encoder.load(run_dir / "encoder.json")
+        model = build_model(encoder, **model_options(args))
+        compile_model(model, args.learning_rate)
+        model.load_weights(checkpoint / "last.weights.h5")
+        load_optimizer_state(model, checkpoint / "optimizer.npz")
+        initial_epoch = state["epochs_done"]
+    else:
+        encoder = fit_encoder(dataset.train)
+        encoder.save(run_dir / "encoder.json")
+        atomic_write_text(run_dir / "config.json", json.dumps({"recipe": name, **vars(args)}, indent=2))
+        model = build_model(encoder, **model_options(args))
+        compile_model(model, args.learning_rate)
+    print(
+        f"{name}: {len(dataset.train)} train / {len(dataset.dev)} dev / {len(dataset.test)} test sentences "
+        f"from {dataset.name}, {encoder.num_tags} tags, {model.count_params():,} parameters, "
+        f"backend {keras.backend.backend()}; run folder {run_dir}"
+    )
+    started = time.perf_counter()
+    monitor = train(model, encoder, dataset, args, run_dir, initial_epoch=initial_epoch, state=state)
+    train_seconds = time.perf_counter() - started + monitor.train_seconds_before
+
+    dev = scoring.score(dataset.dev.tags, predict_split(model, encoder, dataset.dev, encoding=args.encoding))
+    test_predictions = predict_split(model, encoder, dataset.test, encoding=args.encoding)
+    test = scoring.score(dataset.test.tags, test_predictions)
+    metrics = {
+        "recipe": name,
+        "data": dataset.name,
+        "backend": keras.backend.backend(),
+        "dev": summary(dev),
+        "test": summary(test),
+        "epochs": int(_history_rows(run_dir / "history.csv")),
+        "best_epoch": int(monitor.best_epoch),
+        "train_seconds": round(train_seconds, 2),
+        "parameters": int(model.count_params()),
+    }
+    atomic_save_model(model, run_dir / "model.keras")
+    write_predictions(run_dir / "test_predictions.txt", dataset.test, test_predictions)
+    test["per_slot"].to_csv(run_dir / "per_slot.csv", index=False)
+    plot_curves(run_dir / "history.csv", run_dir / "curves.png")
+    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2))
+
+    print()
+    print_scores("dev", dev, worst=0)
+    print_scores("test", test)
+    print(f"trained {metrics['epochs']} epochs in {train_seconds:.1f} s (best dev epoch {monitor.best_epoch}); "
+          f"run folder: {run_dir}")
+    if sentences:
+        print()
+        print_tagged(tag_sentences(model, encoder, sentences))
+    return metrics
+
+
+def _history_rows(path):
+    with contextlib.suppress(OSError):
+        with open(path, encoding="utf-8") as handle:
+            return max(sum(1 for _ in handle) - 1, 0)
+    return 0
+
+
+def save_optimizer_state(optimizer, path):
+    """Saves the optimizer's variables (step count, Adam moments) as a NumPy archive."""
+    path = Path(path)
+    temporary = path.with_name(f".partial.{path.name}")
+    with open(temporary, "wb") as handle:
+        np.savez(handle, *[keras.ops.convert_to_numpy(v) for v in optimizer.variables])
+    os.replace(temporary, path)
+
+
+def load_optimizer_state(model, path):
+    """Restores what `save_optimizer_state` saved into a compiled `model`."""
+    model.optimizer.build(model.trainable_variables)
+    with np.load(path, allow_pickle=False) as saved:
+        values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+    if len(values) != len(model.optimizer.variables):
+        raise UsageError(f"{path}: holds {len(values)} optimizer variables, the model needs {len(model.optimizer.variables)}")
+    for variable, value in zip(model.optimizer.variables, values):
+        variable.assign(value)

@@ -1,0 +1,47 @@
+"""
+Title: Slot filling with a bidirectional Elman network
+Description: Stacked bidirectional Elman networks (Keras SimpleRNN) tag every word with its slot.
+
+The Elman network (Elman 1990) is the simplest recurrent network: its memory is
+a copy of the hidden layer at the previous step, fed back beside the next
+input, h_t = tanh(W x_t + U h_{t-1} + b). That memory is what lets "taipei"
+be tagged a destination after "arrive" and a departure after "leave", which a
+network that sees one word at a time (`recipes.feedforward`) cannot do.
+Mesnil et al. (2015) report 94.98 slot F1 on ATIS with it.
+
+Run it:
+
+    python -m recipes.elman
+    python -m recipes.elman --data ../shared/datasets/atis
+"""
+
+import keras
+
+from recipes import common
+
+# Hyperparameters: each one is also a flag (`--depth 3`); edit them here to change the defaults.
+depth = 2  # Try 1 to 4: deeper stacks combine longer patterns
+units = 128  # Units per direction and layer
+bidirectional = True  # Read each sentence both ways, so every word sees its right context too
+dropout = 0.3  # On word features and between layers
+
+
+def build_model(encoder, depth=depth, units=units, bidirectional=bidirectional, encoding="embedding",
+                embedding_dim=100, window=1, dropout=dropout, head="softmax"):
+    """Word features -> [Bidirectional(SimpleRNN)] x depth -> a tag score per word."""
+    inputs, x = common.encode_inputs(encoder, encoding, embedding_dim, window, dropout)
+    for _ in range(depth):
+        layer = keras.layers.SimpleRNN(units, return_sequences=True)
+        x = keras.layers.Bidirectional(layer)(x) if bidirectional else layer(x)
+        x = keras.layers.Dropout(dropout)(x)
+    outputs = common.tag_head(x, encoder.num_tags, head)
+    return keras.Model(inputs, outputs, name="elman_tagger")
+
+
+def main(argv=None):
+    defaults = {"depth": depth, "units": units, "bidirectional": bidirectional, "dropout": dropout}
+    return common.run_recipe(build_model, argv, "elman", __doc__, defaults)
+
+
+if __name__ == "__main__":
+    main()

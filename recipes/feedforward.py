@@ -1,0 +1,51 @@
+"""
+Title: Slot filling without memory: the feed-forward baseline
+Description: Dense layers tag each word on its own, with the same inputs and tag head as the recurrent recipes.
+
+This is the lecture's baseline: the same word encoding and tag head as every
+other recipe, but the layers in between are `Dense`, applied to each word
+separately. Without memory the network must give "taipei" one answer whatever
+came before it, so in "i would like to arrive taipei on november 2nd" and
+"leave taipei on november 2nd" it cannot make taipei a destination in one and
+a departure in the other. Compare its scores and its tags on those two
+sentences with `recipes.lstm`. (`--window 2` lets it peek at two neighbours on
+each side, a fixed-size stand-in for memory.)
+
+Run it:
+
+    python -m recipes.feedforward
+"""
+
+import keras
+
+from recipes import common
+
+# Hyperparameters: each one is also a flag (`--depth 3`); edit them here to change the defaults.
+depth = 2  # Dense layers between the word features and the tag head
+units = 256  # Units per Dense layer
+window = 0  # 0: each word alone, as the lecture's feed-forward tagger sees it
+dropout = 0.3  # On word features and between layers
+
+
+def build_model(encoder, depth=depth, units=units, bidirectional=True, encoding="embedding",
+                embedding_dim=100, window=window, dropout=dropout, head="softmax"):
+    """Word features -> [Dense] x depth -> a tag score per word; no memory anywhere.
+
+    `bidirectional` is accepted so that every recipe shares one signature; a
+    feed-forward layer has no direction.
+    """
+    inputs, x = common.encode_inputs(encoder, encoding, embedding_dim, window, dropout)
+    for _ in range(depth):
+        x = keras.layers.Dense(units, activation="relu")(x)
+        x = keras.layers.Dropout(dropout)(x)
+    outputs = common.tag_head(x, encoder.num_tags, head)
+    return keras.Model(inputs, outputs, name="feedforward_tagger")
+
+
+def main(argv=None):
+    defaults = {"depth": depth, "units": units, "window": window, "dropout": dropout}
+    return common.run_recipe(build_model, argv, "feedforward", __doc__, defaults)
+
+
+if __name__ == "__main__":
+    main()

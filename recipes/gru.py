@@ -1,0 +1,47 @@
+"""
+Title: Slot filling with a bidirectional GRU
+Description: Stacked bidirectional GRUs tag every word of a flight request with its slot.
+
+The gated recurrent unit (Cho et al. 2014) merges the LSTM's input and forget
+gates into one update gate and drops the separate memory cell: a reset gate
+decides how much of the old state feeds the new candidate, and the update gate
+blends old state and candidate. It has three weight blocks where the LSTM has
+four, so about a quarter fewer parameters, and it usually tags about as well;
+Zhang and Wang (2016) report 95.49 slot F1 on ATIS with a joint GRU.
+
+Run it:
+
+    python -m recipes.gru
+    python -m recipes.gru --data ../shared/datasets/atis
+"""
+
+import keras
+
+from recipes import common
+
+# Hyperparameters: each one is also a flag (`--depth 3`); edit them here to change the defaults.
+depth = 2  # Try 1 to 4: deeper stacks combine longer patterns
+units = 128  # Units per direction and layer
+bidirectional = True  # Read each sentence both ways, so every word sees its right context too
+dropout = 0.3  # On word features and between layers
+
+
+def build_model(encoder, depth=depth, units=units, bidirectional=bidirectional, encoding="embedding",
+                embedding_dim=100, window=1, dropout=dropout, head="softmax"):
+    """Word features -> [Bidirectional(GRU)] x depth -> a tag score per word."""
+    inputs, x = common.encode_inputs(encoder, encoding, embedding_dim, window, dropout)
+    for _ in range(depth):
+        layer = keras.layers.GRU(units, return_sequences=True)
+        x = keras.layers.Bidirectional(layer)(x) if bidirectional else layer(x)
+        x = keras.layers.Dropout(dropout)(x)
+    outputs = common.tag_head(x, encoder.num_tags, head)
+    return keras.Model(inputs, outputs, name="gru_tagger")
+
+
+def main(argv=None):
+    defaults = {"depth": depth, "units": units, "bidirectional": bidirectional, "dropout": dropout}
+    return common.run_recipe(build_model, argv, "gru", __doc__, defaults)
+
+
+if __name__ == "__main__":
+    main()

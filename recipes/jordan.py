@@ -1,0 +1,50 @@
+"""
+Title: Slot filling with a bidirectional Jordan network
+Description: Stacked bidirectional Jordan networks, whose memory is their previous output, tag every word.
+
+An Elman network remembers its previous hidden layer; a Jordan network (Jordan
+1986) remembers its previous *output*: h_t = tanh(W x_t + U y_{t-1} + b) and
+y_t = softmax(V h_t + c). In a tagger that output is a distribution over
+slots, so the memory says "the last word looked like a departure city", which
+is exactly the context slot filling needs. Mesnil et al. (2015) report about
+94.3 slot F1 on ATIS with it. Each layer here is `custom_layers.JordanRNN`
+with as many outputs as there are tags; `Bidirectional` concatenates the two
+directions' distributions, and the next layer or the tag head reads them.
+
+Run it:
+
+    python -m recipes.jordan
+    python -m recipes.jordan --data ../shared/datasets/atis
+"""
+
+import keras
+
+from custom_layers import JordanRNN
+from recipes import common
+
+# Hyperparameters: each one is also a flag (`--depth 3`); edit them here to change the defaults.
+depth = 2  # Try 1 to 4: deeper stacks combine longer patterns
+units = 128  # Hidden units per direction and layer; each layer outputs one score per tag
+bidirectional = True  # Read each sentence both ways, so every word sees its right context too
+dropout = 0.3  # On word features and between layers
+
+
+def build_model(encoder, depth=depth, units=units, bidirectional=bidirectional, encoding="embedding",
+                embedding_dim=100, window=1, dropout=dropout, head="softmax"):
+    """Word features -> [Bidirectional(JordanRNN)] x depth -> a tag score per word."""
+    inputs, x = common.encode_inputs(encoder, encoding, embedding_dim, window, dropout)
+    for _ in range(depth):
+        layer = JordanRNN(units, output_units=encoder.num_tags, return_sequences=True)
+        x = keras.layers.Bidirectional(layer)(x) if bidirectional else layer(x)
+        x = keras.layers.Dropout(dropout)(x)
+    outputs = common.tag_head(x, encoder.num_tags, head)
+    return keras.Model(inputs, outputs, name="jordan_tagger")
+
+
+def main(argv=None):
+    defaults = {"depth": depth, "units": units, "bidirectional": bidirectional, "dropout": dropout}
+    return common.run_recipe(build_model, argv, "jordan", __doc__, defaults)
+
+
+if __name__ == "__main__":
+    main()
