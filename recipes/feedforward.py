@@ -38,7 +38,7 @@ def build_model(encoder, depth=depth, units=units, bidirectional=True, encoding=
     for _ in range(depth):
         x = keras.layers.Dense(units, activation="relu")(x)
         x = keras.layers.Dropout(dropout)(x)
-    outputs = common.tag_head(x, encoder.num_tags, head)
+    outputs = common.tag_head(x, encoder.tags, head)
     return keras.Model(inputs, outputs, name="feedforward_tagger")
 
 

@@ -37,7 +37,7 @@ def build_model(encoder, depth=depth, units=units, bidirectional=bidirectional, 
         layer = JordanRNN(units, output_units=encoder.num_tags, return_sequences=True)
         x = keras.layers.Bidirectional(layer)(x) if bidirectional else layer(x)
         x = keras.layers.Dropout(dropout)(x)
-    outputs = common.tag_head(x, encoder.num_tags, head)
+    outputs = common.tag_head(x, encoder.tags, head)
     return keras.Model(inputs, outputs, name="jordan_tagger")
 
 

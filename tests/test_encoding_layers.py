@@ -14,9 +14,12 @@ def to_numpy(x):
 
 def bidirectional_outputs(encoder, ids, input_shape):
     """Outputs of encoder -> Bidirectional(LSTM); the backward pass reads padding
-    first, so its outputs at words change with padding unless it is masked."""
+    first, so its outputs at words change with padding unless it is masked (a
+    non-zero bias moves the state even on the all-zero vectors of padding)."""
     inputs = keras.Input(shape=input_shape, dtype="int32")
-    recurrent = keras.layers.Bidirectional(keras.layers.LSTM(3, return_sequences=True))
+    recurrent = keras.layers.Bidirectional(
+        keras.layers.LSTM(3, return_sequences=True, bias_initializer="random_normal")
+    )
     model = keras.Model(inputs, recurrent(encoder(inputs)))
     return [model.predict(batch, verbose=0) for batch in ids]
 

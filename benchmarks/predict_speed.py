@@ -1,0 +1,210 @@
+"""
+Title: Tagging speed: batched throughput and single-sentence latency of a trained run folder
+Description: Sentences tagged per second over a test split, and p50/p95 latency of one sentence, through `Tagger.tag`.
+
+The run folder is loaded once with `recipes.predict.Tagger.load`; every
+measurement then goes through `Tagger.tag`, the function `python -m
+recipes.predict` and Python callers use (raw strings in; words, tags and
+slots out):
+
+- batched: the whole test split in one call, after one untimed call that
+  compiles every bucket shape; the median of `--repeats` calls;
+- single sentence: `--sentences` test sentences one call each, after an
+  untimed pass over the same sentences; p50, p95 and mean latency. Timed
+  with `Tagger.tag`'s default batch size and with `batch_size=1`;
+- for reference, the model alone (`model.predict_on_batch` over prebuilt
+  length-bucketed batches, filled with empty rows as `Tagger.tag` builds them
+  or not), which shows what the Python around it and the filler rows cost.
+
+Run it from the repository root (a run folder from `python -m recipes.lstm`):
+
+    KERAS_BACKEND=jax python benchmarks/predict_speed.py --model-dir runs/lstm-... --data ../shared/datasets/atis
+
+It prints the table and writes `benchmarks/results/predict_speed_<backend>.csv` and `.md`.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import data  # noqa: E402
+from benchmarks.tables import Column, check_writable, environment_line, output_stem, peak_memory_mib, save_table  # noqa: E402
+from data.batching import encode_split, make_batches  # noqa: E402
+from recipes import common  # noqa: E402
+from recipes.predict import Tagger  # noqa: E402
+
+BATCHED_TARGET = 5000  # sentences per second, batched
+LATENCY_TARGET_MS = 15  # single-sentence p50
+
+
+def time_batched(tagger, sentences, batch_size, repeats):
+    tagger.tag(sentences, batch_size=batch_size)  # compiles every bucket shape
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        tagger.tag(sentences, batch_size=batch_size)
+        seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds)
+
+
+def time_model_only(tagger, split, batch_size, repeats, fill=True):
+    """`predict_on_batch` alone over length-bucketed batches: with `fill`, the
+    batches `Tagger.tag` builds (every batch padded with empty rows to
+    `batch_size`); without, each bucket's last batch keeps only its sentences."""
+    features = common.model_input_features(tagger.model)
+    encoded = encode_split(tagger.encoder, split, with_tags=False)
+    batches = make_batches(encoded, batch_size, features=features, fill=fill)
+    for batch in batches:
+        tagger.model.predict_on_batch(batch.inputs)
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for batch in batches:
+            np.asarray(tagger.model.predict_on_batch(batch.inputs))
+        seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds)
+
+
+def time_single(tagger, sentences, batch_size):
+    kwargs = {} if batch_size is None else {"batch_size": batch_size}
+    for sentence in sentences:  # untimed pass: compiles the shapes these sentences need
+        tagger.tag([sentence], **kwargs)
+    latencies = []
+    for sentence in sentences:
+        started = time.perf_counter()
+        tagger.tag([sentence], **kwargs)
+        latencies.append(time.perf_counter() - started)
+    return np.array(latencies) * 1000
+
+
+COLUMNS = [
+    Column("measure", "measure", align_right=False),
+    Column("batch_size", "batch size"),
+    Column("sentences", "sentences"),
+    Column("sentences_per_second", "sentences/s", "{:,.0f}"),
+    Column("words_per_second", "words/s", "{:,.0f}"),
+    Column("p50_ms", "p50 ms", "{:.2f}"),
+    Column("p95_ms", "p95 ms", "{:.2f}"),
+    Column("mean_ms", "mean ms", "{:.2f}"),
+    Column("target", "target", align_right=False),
+    Column("target_met", "met", align_right=False),
+]
+
+
+def make_parser():
+    parser = common.Parser(
+        prog="python benchmarks/predict_speed.py",
+        description="Batched tagging throughput and single-sentence latency of a run folder through "
+        "recipes.predict.Tagger.tag. The backend is KERAS_BACKEND's.",
+    )
+    add = parser.add_argument
+    add("--model-dir", required=True, help="a finished run folder (model.keras, encoder.json)")
+    add("--data", required=True, help="dataset folder or built-in name whose test split is tagged")
+    add("--batch-size", type=common.positive_int, default=64, help="batch size of the batched measure (default: 64, Tagger.tag's)")
+    add("--large-batch-size", type=common.positive_int, default=1024,
+        help="batch size of the unfilled model-only measure (default: 1024, a whole bucket of most test sets)")
+    add("--repeats", type=common.positive_int, default=5, help="timed batched calls (default: 5)")
+    add("--sentences", type=common._bounded(int, low=20), default=200,
+        help="test sentences timed one at a time (default: 200)")
+    add("--seed", type=common.non_negative_int, default=0, help="which test sentences are timed one at a time")
+    add("--output", default=None,
+        help="path stem of the .csv and .md results (default: benchmarks/results/predict_speed_<backend>)")
+    return parser
+
+
+def fail(message):
+    print(f"python benchmarks/predict_speed.py: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def main(argv=None):
+    args = make_parser().parse_args(argv)
+    backend = keras.backend.backend()
+    stem = output_stem(args.output, f"predict_speed_{backend}")
+    problem = check_writable(stem)
+    if problem:
+        fail(problem)
+    try:
+        test = data.load_dataset(args.data, seed=args.seed).test
+    except data.DatasetError as error:
+        fail(f"--data {args.data}: {error}")
+    started = time.perf_counter()
+    try:
+        tagger = Tagger.load(args.model_dir)
+    except common.UsageError as error:
+        fail(str(error))
+    except data.DatasetError as error:
+        fail(f"--model-dir {args.model_dir}: {error}")
+    load_seconds = time.perf_counter() - started
+    environment = environment_line()
+    print(environment, flush=True)
+    sentences = [" ".join(words) for words in test.words]
+    words = sum(len(w) for w in test.words)
+    rng = np.random.default_rng(args.seed)
+    chosen = [sentences[i] for i in rng.choice(len(sentences), size=min(args.sentences, len(sentences)), replace=False)]
+    print(f"{args.model_dir}: loaded in {load_seconds:.1f} s; {len(sentences)} test sentences, {words:,} words",
+          flush=True)
+
+    rows = []
+    seconds = time_batched(tagger, sentences, args.batch_size, args.repeats)
+    met = len(sentences) / seconds >= BATCHED_TARGET
+    rows.append({"measure": "batched, Tagger.tag", "batch_size": args.batch_size, "sentences": len(sentences),
+                 "sentences_per_second": len(sentences) / seconds, "words_per_second": words / seconds,
+                 "mean_ms": 1000 * seconds, "target": f">= {BATCHED_TARGET:,} sentences/s",
+                 "target_met": "yes" if met else "NO"})
+    print(f"  batched: {len(sentences) / seconds:,.0f} sentences/s", flush=True)
+    for batch_size, fill in ((args.batch_size, True), (args.batch_size, False), (args.large_batch_size, False)):
+        seconds = time_model_only(tagger, test, batch_size, args.repeats, fill)
+        label = f"batched, model.predict_on_batch only, {'filled' if fill else 'unfilled'} batches"
+        rows.append({"measure": label, "batch_size": batch_size,
+                     "sentences": len(sentences), "sentences_per_second": len(sentences) / seconds,
+                     "words_per_second": words / seconds, "mean_ms": 1000 * seconds})
+        print(f"  {label}, batch size {batch_size}: {len(sentences) / seconds:,.0f} sentences/s", flush=True)
+    for batch_size, label in ((None, "single sentence, Tagger.tag default"), (1, "single sentence, Tagger.tag")):
+        latencies = time_single(tagger, chosen, batch_size)
+        row = {"measure": label, "batch_size": batch_size or 64, "sentences": len(chosen),
+               "sentences_per_second": 1000 * len(latencies) / latencies.sum(),
+               "p50_ms": float(np.percentile(latencies, 50)), "p95_ms": float(np.percentile(latencies, 95)),
+               "mean_ms": float(latencies.mean())}
+        if batch_size is None:
+            row["target"] = f"p50 <= {LATENCY_TARGET_MS} ms"
+            row["target_met"] = "yes" if row["p50_ms"] <= LATENCY_TARGET_MS else "NO"
+        rows.append(row)
+        print(f"  {label} (batch_size {row['batch_size']}): p50 {row['p50_ms']:.2f} ms, p95 {row['p95_ms']:.2f} ms",
+              flush=True)
+
+    model = tagger.model
+    notes = [
+        environment,
+        f"run folder {args.model_dir}: model {model.name}, {model.count_params():,} parameters, loaded once in "
+        f"{load_seconds:.1f} s (Tagger.load, safe_mode=True)",
+        f"data: test split of {args.data}, {len(sentences)} sentences, {words:,} words",
+        f"batched: the whole test split in one Tagger.tag call, median of {args.repeats} calls after an untimed one; "
+        "mean ms is the time of one such call",
+        "model.predict_on_batch only: length-bucketed batches, prebuilt, through the model alone (no encoding "
+        "of words, decoding of tags or slot merging); filled: every batch padded with empty rows to the batch "
+        "size, as Tagger.tag builds them (data.batching.make_batches(fill=True)); unfilled: fill=False",
+        f"single sentence: {len(chosen)} test sentences, one Tagger.tag call each, after an untimed pass over "
+        "the same sentences; sentences/s is 1 / mean latency",
+        f"peak RSS of the process: {peak_memory_mib():,.0f} MiB",
+    ]
+    markdown = save_table(stem, f"Tagging speed, {backend} backend", COLUMNS, rows, notes)
+    print()
+    print(markdown)
+    print(f"written: {stem}.csv, {stem}.md")
+    return rows
+
+
+if __name__ == "__main__":
+    main()

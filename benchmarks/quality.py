@@ -1,0 +1,123 @@
+"""Test slot F1 of every recipe over several seeds, as a table.
+
+Runs each recipe (bidirectional, its default settings unless flags add more)
+once per seed as `python -m recipes.<name> --seed S`, reads each run folder's
+`metrics.json`, and writes the mean and standard deviation of the test F1,
+with training time and epochs, to `<output>.csv` and `<output>.md`:
+
+    python benchmarks/quality.py --data ../shared/datasets/atis --seeds 3
+    python benchmarks/quality.py --data atis --recipes lstm,gru --seeds 3 -- --head crf
+
+Flags after `--` go to every recipe. `--jobs N` runs N trainings at once
+(each trains on its own; on a two-core laptop keep the default of 1, since
+parallel runs then slow each other and their times stop being comparable).
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RECIPES = ("elman", "jordan", "lstm", "peephole_lstm", "gru", "feedforward")
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", required=True, help="dataset source, as the recipes take it")
+    parser.add_argument("--recipes", default=",".join(RECIPES), help="comma-separated recipe names")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per recipe")
+    parser.add_argument("--jobs", type=int, default=1, help="trainings run at once")
+    parser.add_argument("--runs-dir", default="runs/quality", help="where the run folders go")
+    parser.add_argument("--output", default=str(REPO_ROOT / "benchmarks" / "results" / "quality"),
+                        help="table path without extension")
+    parser.add_argument("--label", default="", help="a name for this configuration in the table")
+    parser.add_argument("extra", nargs=argparse.REMAINDER, help="flags after -- go to every recipe")
+    args = parser.parse_args(argv)
+    args.recipes = [name for name in args.recipes.split(",") if name]
+    unknown = sorted(set(args.recipes) - set(RECIPES))
+    if unknown:
+        parser.error(f"argument --recipes: unknown recipe(s) {', '.join(unknown)}")
+    if args.seeds < 1 or args.jobs < 1:
+        parser.error("argument --seeds/--jobs: expected a positive integer")
+    args.extra = [flag for flag in args.extra if flag != "--"]
+    return args
+
+
+def train_one(name, seed, args):
+    suffix = f"-{args.label}" if args.label else ""
+    run_dir = Path(args.runs_dir) / f"{name}{suffix}-seed{seed}"
+    metrics_path = run_dir / "metrics.json"
+    if not metrics_path.is_file():
+        command = [sys.executable, "-m", f"recipes.{name}", "--data", args.data, "--seed", str(seed),
+                   "--output-dir", str(run_dir), "--verbose", "0", *args.extra]
+        log = Path(args.runs_dir) / f"{name}{suffix}-seed{seed}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "w", encoding="utf-8") as handle:
+            completed = subprocess.run(command, cwd=REPO_ROOT, stdout=handle, stderr=subprocess.STDOUT)
+        if completed.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed with code {completed.returncode}; see {log}")
+    return name, seed, json.loads(metrics_path.read_text(encoding="utf-8"))
+
+
+def markdown(frame):
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
+    rows = ["| " + " | ".join(str(value) for value in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *rows]) + "\n"
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    started = time.perf_counter()
+    jobs = [(name, seed) for name in args.recipes for seed in range(args.seeds)]
+    results = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = [pool.submit(train_one, name, seed, args) for name, seed in jobs]
+        for future in concurrent.futures.as_completed(futures):
+            name, seed, metrics = future.result()
+            print(f"{name} seed {seed}: test F1 {100 * metrics['test']['f1']:.2f} "
+                  f"(dev {100 * metrics['dev']['f1']:.2f}, {metrics['epochs']} epochs, "
+                  f"{metrics['train_seconds']:.0f} s)", flush=True)
+            results.append((name, seed, metrics))
+
+    rows = []
+    for name in args.recipes:
+        runs = [metrics for recipe, _, metrics in results if recipe == name]
+        test = [100 * m["test"]["f1"] for m in runs]
+        dev = [100 * m["dev"]["f1"] for m in runs]
+        rows.append({
+            "recipe": name,
+            "config": args.label or "default",
+            "seeds": len(runs),
+            "test_f1_mean": round(statistics.mean(test), 2),
+            "test_f1_std": round(statistics.stdev(test), 2) if len(test) > 1 else 0.0,
+            "test_f1_runs": " ".join(f"{value:.2f}" for value in test),
+            "dev_f1_mean": round(statistics.mean(dev), 2),
+            "epochs_mean": round(statistics.mean(m["epochs"] for m in runs), 1),
+            "train_seconds_mean": round(statistics.mean(m["train_seconds"] for m in runs), 1),
+            "parameters": runs[0]["parameters"],
+            "backend": runs[0]["backend"],
+        })
+    table = pd.DataFrame(rows)
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(output.with_suffix(".csv"), index=False)
+    command = "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    output.with_suffix(".md").write_text(
+        f"Command: `{command}`\n\nData: {args.data}; {os.cpu_count()} CPU cores visible; "
+        f"wall time {time.perf_counter() - started:.0f} s with {args.jobs} job(s) at once.\n\n" + markdown(table),
+        encoding="utf-8",
+    )
+    print(markdown(table))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,308 @@
+"""
+Title: Training speed: a plain padded tagger against the project's bucketed pipeline
+Description: Real (non-padding) words trained per second, and test slot F1, for every recurrent cell.
+
+For each cell (elman, jordan, lstm, peephole_lstm, gru), two taggers of the same
+size (bidirectional, one layer, 128 units, 100-dimensional word vectors, batch 32)
+train side by side on the same data:
+
+(a) the baseline, written the way a first tagger usually is:
+    `Embedding(mask_zero=True) -> Bidirectional(cell) -> Dense(softmax)`, every
+    sentence padded to the longest with `keras.utils.pad_sequences`,
+    `model.fit(x, y, batch_size=32, sample_weight=...)`, sparse categorical
+    crossentropy, Adam with its default learning rate;
+(b) the project's pipeline: the recipe's own `build_model` (depth 1, 128 units,
+    window 0 so that both read the same word ids, the recipe's dropout and
+    softmax head), `common.compile_model`, and the length-bucketed batches that
+    `common.train` feeds to `model.fit`.
+
+The two are trained in turn, one epoch each, so that both see the same load on
+a shared machine. The first epoch is a warm-up (it compiles); the throughput is
+the real words of the training split divided by the median time of the other
+epochs. After the last epoch both tag the test split through
+`common.predict_split` and are scored with `recipes.scoring.score`.
+
+Run it from the repository root:
+
+    KERAS_BACKEND=jax python benchmarks/train_speed.py --data ../shared/datasets/atis
+    KERAS_BACKEND=tensorflow python benchmarks/train_speed.py --data ../shared/datasets/atis --cells lstm,gru
+
+It prints the table and writes `benchmarks/results/train_speed_<backend>.csv` and `.md`.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import data  # noqa: E402
+from benchmarks.tables import Column, check_writable, environment_line, output_stem, peak_memory_mib, save_table  # noqa: E402
+from custom_layers import JordanRNN, PeepholeLSTM  # noqa: E402
+from data.batching import encode_split  # noqa: E402
+from recipes import common, scoring  # noqa: E402
+
+CELLS = ("elman", "jordan", "lstm", "peephole_lstm", "gru")
+UNITS = 128  # units per direction
+EMBEDDING_DIM = 100  # word vector size
+BATCH_SIZE = 32  # sentences per batch
+BASELINE_LEARNING_RATE = 0.001  # what `optimizer="adam"` gives a first tagger
+
+
+def baseline_layer(cell, units, num_tags):
+    """The recurrent layer a first tagger would wrap in `Bidirectional`."""
+    if cell == "elman":
+        return keras.layers.SimpleRNN(units, return_sequences=True)
+    if cell == "jordan":
+        return JordanRNN(units, output_units=num_tags, return_sequences=True)
+    if cell == "lstm":
+        return keras.layers.LSTM(units, return_sequences=True)
+    if cell == "peephole_lstm":
+        return PeepholeLSTM(units, return_sequences=True)
+    if cell == "gru":
+        return keras.layers.GRU(units, return_sequences=True)
+    raise ValueError(f"unknown cell {cell!r}")
+
+
+def build_baseline(cell, vocabulary_size, num_tags, learning_rate, units=UNITS, embedding_dim=EMBEDDING_DIM):
+    """Embedding(mask_zero=True) -> Bidirectional(cell) -> Dense(softmax), compiled."""
+    words = keras.Input(shape=(None,), dtype="int32", name="words")
+    x = keras.layers.Embedding(vocabulary_size, embedding_dim, mask_zero=True)(words)
+    x = keras.layers.Bidirectional(baseline_layer(cell, units, num_tags))(x)
+    tags = keras.layers.Dense(num_tags, activation="softmax")(x)
+    model = keras.Model(words, tags, name=f"baseline_{cell}")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy")
+    return model
+
+
+def baseline_arrays(encoder, split):
+    """Every sentence padded to the longest: word ids, tag ids, and 0/1 weights."""
+    x = keras.utils.pad_sequences([encoder.encode_words(words) for words in split.words], padding="post")
+    y = keras.utils.pad_sequences(
+        [encoder.encode_tags(tags, unknown="O") for tags in split.tags], padding="post"
+    )
+    weights = (x != 0).astype("float32")
+    return x, y, weights
+
+
+def build_pipeline(cell, encoder, learning_rate, units=UNITS, embedding_dim=EMBEDDING_DIM):
+    """The recipe's `build_model` with depth 1 and window 0, compiled as `common` does."""
+    recipe = importlib.import_module(f"recipes.{cell}")
+    model = recipe.build_model(encoder, depth=1, units=units, bidirectional=True, encoding="embedding",
+                               embedding_dim=embedding_dim, window=0)
+    return common.compile_model(model, learning_rate)
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Seconds of every epoch, from its first batch to the end of its last."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = []  # wall-clock seconds
+        self.cpu_seconds = []  # CPU seconds of this process, all threads: less swayed by other people's jobs
+        self._start = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = (time.perf_counter(), time.process_time())
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None:
+            float(loss)  # waits for the last step on backends that dispatch asynchronously
+        self.seconds.append(time.perf_counter() - self._start[0])
+        self.cpu_seconds.append(time.process_time() - self._start[1])
+
+
+def test_f1(model, encoder, test_split):
+    predicted = common.predict_split(model, encoder, test_split)
+    return scoring.score(test_split.tags, predicted)["f1"]
+
+
+def measure_cell(cell, dataset, encoder, epochs, seed, baseline_learning_rate, pipeline_learning_rate, log):
+    """Trains (a) and (b) for `epochs` epochs in turn; returns one table row."""
+    train = dataset.train
+    real_words = int(sum(len(words) for words in train.words))
+
+    keras.utils.set_random_seed(seed)
+    baseline = build_baseline(cell, encoder.word_vocabulary_size, encoder.num_tags, baseline_learning_rate)
+    x, y, weights = baseline_arrays(encoder, train)
+    baseline_steps = int(x.size)
+
+    keras.utils.set_random_seed(seed)
+    pipeline = build_pipeline(cell, encoder, pipeline_learning_rate)
+    batches = common._Batches(encode_split(encoder, train), BATCH_SIZE, ("words",), seed, 0, with_weights=True)
+    pipeline_steps = int(sum(batch.weights.size for batch in batches.batches))
+    pipeline_input = common._fit_input(batches)
+
+    baseline_timer, pipeline_timer = EpochTimer(), EpochTimer()
+    for epoch in range(epochs):
+        baseline.fit(x, y, sample_weight=weights, batch_size=BATCH_SIZE, epochs=epoch + 1, initial_epoch=epoch,
+                     callbacks=[baseline_timer], verbose=0)
+        pipeline.fit(pipeline_input, epochs=epoch + 1, initial_epoch=epoch, callbacks=[pipeline_timer], verbose=0)
+        log(f"  {cell} epoch {epoch + 1}/{epochs}: baseline {baseline_timer.seconds[-1]:.2f} s, "
+            f"pipeline {pipeline_timer.seconds[-1]:.2f} s")
+    if batches.epoch < epochs:  # every fit call reshuffles at its start and after its epoch
+        raise RuntimeError(f"the pipeline's batches were reshuffled {batches.epoch} times in {epochs} epochs")
+
+    baseline_seconds = statistics.median(baseline_timer.seconds[1:])
+    pipeline_seconds = statistics.median(pipeline_timer.seconds[1:])
+    baseline_cpu_seconds = statistics.median(baseline_timer.cpu_seconds[1:])
+    pipeline_cpu_seconds = statistics.median(pipeline_timer.cpu_seconds[1:])
+    baseline_f1 = test_f1(baseline, encoder, dataset.test)
+    pipeline_f1 = test_f1(pipeline, encoder, dataset.test)
+    row = {
+        "cell": cell,
+        "baseline_words_per_second": real_words / baseline_seconds,
+        "pipeline_words_per_second": real_words / pipeline_seconds,
+        "speedup": baseline_seconds / pipeline_seconds,
+        "baseline_epoch_seconds": baseline_seconds,
+        "pipeline_epoch_seconds": pipeline_seconds,
+        "baseline_cpu_seconds": baseline_cpu_seconds,
+        "pipeline_cpu_seconds": pipeline_cpu_seconds,
+        "cpu_speedup": baseline_cpu_seconds / pipeline_cpu_seconds,
+        "baseline_warmup_seconds": baseline_timer.seconds[0],
+        "pipeline_warmup_seconds": pipeline_timer.seconds[0],
+        "baseline_test_f1": 100 * baseline_f1,
+        "pipeline_test_f1": 100 * pipeline_f1,
+        "f1_difference": 100 * (pipeline_f1 - baseline_f1),
+        "baseline_real_share": real_words / baseline_steps,
+        "pipeline_real_share": real_words / pipeline_steps,
+        "baseline_parameters": int(baseline.count_params()),
+        "pipeline_parameters": int(pipeline.count_params()),
+        "epochs": epochs,
+        "peak_memory_mib": peak_memory_mib(),
+    }
+    keras.backend.clear_session()
+    return row
+
+
+COLUMNS = [
+    Column("cell", "cell", align_right=False),
+    Column("baseline_words_per_second", "(a) words/s", "{:,.0f}"),
+    Column("pipeline_words_per_second", "(b) words/s", "{:,.0f}"),
+    Column("speedup", "b/a", "{:.2f}x"),
+    Column("baseline_epoch_seconds", "(a) s/epoch", "{:.2f}"),
+    Column("pipeline_epoch_seconds", "(b) s/epoch", "{:.2f}"),
+    Column("baseline_cpu_seconds", "(a) CPU s/epoch", "{:.2f}", in_markdown=False),
+    Column("pipeline_cpu_seconds", "(b) CPU s/epoch", "{:.2f}", in_markdown=False),
+    Column("cpu_speedup", "b/a CPU", "{:.2f}x"),
+    Column("baseline_warmup_seconds", "(a) warm-up s", "{:.1f}"),
+    Column("pipeline_warmup_seconds", "(b) warm-up s", "{:.1f}"),
+    Column("baseline_test_f1", "(a) test F1", "{:.2f}"),
+    Column("pipeline_test_f1", "(b) test F1", "{:.2f}"),
+    Column("f1_difference", "F1 b-a", "{:+.2f}"),
+    Column("baseline_real_share", "(a) real steps", "{:.0%}"),
+    Column("pipeline_real_share", "(b) real steps", "{:.0%}"),
+    Column("baseline_parameters", "(a) params", "{:,}", in_markdown=False),
+    Column("pipeline_parameters", "(b) params", "{:,}", in_markdown=False),
+    Column("epochs", "epochs"),
+    Column("peak_memory_mib", "peak RSS MiB", "{:,.0f}"),
+]
+
+
+def parse_cells(text):
+    cells = [cell.strip() for cell in text.split(",") if cell.strip()]
+    unknown = [cell for cell in cells if cell not in CELLS]
+    if unknown or not cells:
+        raise argparse.ArgumentTypeError(
+            f"expected a comma-separated list among {', '.join(CELLS)}, got {text!r}"
+        )
+    return list(dict.fromkeys(cells))
+
+
+def make_parser():
+    parser = common.Parser(
+        prog="python benchmarks/train_speed.py",
+        description="Real words trained per second and test slot F1: a padded baseline against the project's "
+        "bucketed pipeline, for every cell. The backend is KERAS_BACKEND's.",
+    )
+    parser.add_argument("--data", required=True, help="dataset folder (train/dev/test) or built-in name")
+    parser.add_argument("--cells", type=parse_cells, default=list(CELLS),
+                        help=f"comma-separated cells among {','.join(CELLS)} (default: all)")
+    parser.add_argument("--epochs", type=common._bounded(int, low=2), default=4,
+                        help="epochs per model: one warm-up, the median of the others is timed (default: 4)")
+    parser.add_argument("--max-train", type=common.positive_int, default=None,
+                        help="use at most this many training sentences (quick trials)")
+    parser.add_argument("--seed", type=common.non_negative_int, default=0, help="weights and shuffling seed")
+    parser.add_argument("--baseline-learning-rate", type=common.positive_float, default=BASELINE_LEARNING_RATE,
+                        help="Adam learning rate of the baseline (default: Keras's own, 0.001)")
+    parser.add_argument("--output", default=None,
+                        help="path stem of the .csv and .md results (default: "
+                        "benchmarks/results/train_speed_<backend>)")
+    return parser
+
+
+def main(argv=None):
+    args = make_parser().parse_args(argv)
+    backend = keras.backend.backend()
+    stem = output_stem(args.output, f"train_speed_{backend}")
+    problem = check_writable(stem)
+    if problem:
+        print(f"python benchmarks/train_speed.py: error: {problem}", file=sys.stderr)
+        raise SystemExit(2)
+    try:
+        dataset = data.load_dataset(args.data, seed=args.seed)
+    except data.DatasetError as error:
+        print(f"python benchmarks/train_speed.py: error: --data {args.data}: {error}", file=sys.stderr)
+        raise SystemExit(2)
+    if args.max_train:
+        dataset.train = dataset.train.head(args.max_train)
+    encoder = common.fit_encoder(dataset.train)
+    pipeline_learning_rate = common.make_parser("recipe", None).get_default("learning_rate")
+    real_words = sum(len(words) for words in dataset.train.words)
+    longest = max(len(words) for words in dataset.train.words)
+    environment = environment_line()
+    print(environment, flush=True)
+    print(f"{dataset.name}: {len(dataset.train)} training sentences, {real_words:,} words "
+          f"(mean {real_words / len(dataset.train):.1f}, longest {longest}), {len(dataset.test)} test sentences; "
+          f"cells {', '.join(args.cells)}; {args.epochs} epochs each (1 warm-up)", flush=True)
+
+    rows = []
+    for cell in args.cells:
+        rows.append(measure_cell(cell, dataset, encoder, args.epochs, args.seed, args.baseline_learning_rate,
+                                 pipeline_learning_rate, log=lambda line: print(line, flush=True)))
+
+    notes = [
+        environment,
+        f"data: {dataset.name}, {len(dataset.train)} training sentences, {real_words:,} real words "
+        f"(mean {real_words / len(dataset.train):.1f}, longest {longest}); test F1 on {len(dataset.test)} sentences",
+        f"both: bidirectional, 1 layer, {UNITS} units, {EMBEDDING_DIM}-d word vectors, batch {BATCH_SIZE}, "
+        f"{args.epochs} epochs, seed {args.seed}; trained in turn, one epoch each",
+        f"(a) baseline: Embedding(mask_zero=True) -> Bidirectional(cell) -> Dense(softmax), pad_sequences to "
+        f"the longest, model.fit(x, y, sample_weight), Adam lr {args.baseline_learning_rate:g}",
+        f"(b) pipeline: recipes.<cell>.build_model(depth=1, window=0) (dropout 0.3, softmax head), "
+        f"common.compile_model (Adam lr {pipeline_learning_rate:g}, clipnorm 5), common.train's length-bucketed "
+        f"batches" + (" through common._fit_input's tf.data" if backend == "tensorflow" else ""),
+        "words/s: real (non-padding) training words / median wall-clock epoch seconds over the epochs after "
+        "the first; b/a CPU: the same ratio on the process's CPU seconds (all threads), less swayed by other "
+        "jobs on a shared machine; real steps: share of the computed time steps that are real words",
+        f"peak RSS: ru_maxrss of this one process after the cell's row (it only grows); "
+        f"at the end {peak_memory_mib():,.0f} MiB",
+    ]
+    lstm = next((row for row in rows if row["cell"] == "lstm"), None)
+    if lstm:
+        met = lstm["speedup"] >= 4 and lstm["f1_difference"] >= -0.3
+        notes.append(
+            f"target (BiLSTM, (b) >= 4x the real words/s of (a), test F1 no more than 0.3 points below): "
+            f"{'met' if met else 'NOT met'} ({lstm['speedup']:.2f}x, F1 {lstm['f1_difference']:+.2f} points)"
+        )
+    markdown = save_table(stem, f"Training speed, {backend} backend", COLUMNS, rows, notes)
+    print()
+    print(markdown)
+    print(f"written: {stem}.csv, {stem}.md")
+    return rows
+
+
+if __name__ == "__main__":
+    main()

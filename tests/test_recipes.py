@@ -1,0 +1,131 @@
+"""Every recipe end to end on a tiny dataset: flags, training, the run folder,
+and tagging from the saved folder."""
+
+import importlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import pytest
+
+import data
+from recipes import common
+from recipes.predict import Tagger
+
+RECIPES = ["elman", "jordan", "lstm", "peephole_lstm", "gru", "feedforward"]
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("data") / "tiny"
+    data.write_dataset(data.generate_travel(seed=1, train_size=120, dev_size=30, test_size=30), folder)
+    return folder
+
+
+def run(name, tiny_dir, output_dir, *flags):
+    module = importlib.import_module(f"recipes.{name}")
+    argv = ["--data", str(tiny_dir), "--epochs", "1", "--units", "8", "--embedding-dim", "8",
+            "--batch-size", "16", "--buckets", "24", "--verbose", "0", "--output-dir", str(output_dir), *flags]
+    return module.main(argv)
+
+
+# Each recipe once, the configurations spread over depth 1 and 2, one and two directions, heads and encodings.
+CASES = [
+    ("elman", ["--depth", "1", "--no-bidirectional"]),
+    ("jordan", ["--depth", "2"]),
+    ("lstm", ["--depth", "2", "--no-bidirectional", "--encoding", "onehot"]),
+    ("peephole_lstm", ["--depth", "1", "--encoding", "trigram"]),
+    ("gru", ["--depth", "2", "--head", "crf", "--encoding", "embedding+trigram"]),
+    ("feedforward", ["--depth", "1"]),
+]
+
+
+@pytest.mark.parametrize("name,flags", CASES, ids=[case[0] for case in CASES])
+def test_recipe_trains_and_writes_its_run_folder(name, flags, tiny_dir, tmp_path, capsys):
+    metrics = run(name, tiny_dir, tmp_path / "run", *flags)
+    folder = tmp_path / "run"
+    for file in ("model.keras", "encoder.json", "metrics.json", "history.csv", "test_predictions.txt",
+                 "curves.png", "per_slot.csv", "config.json"):
+        assert (folder / file).is_file(), file
+    saved = json.loads((folder / "metrics.json").read_text())
+    assert saved == metrics
+    assert set(saved["dev"]) >= {"precision", "recall", "f1"} and 0.0 <= saved["test"]["f1"] <= 1.0
+    assert saved["epochs"] == 1 and saved["train_seconds"] > 0
+    lines = (folder / "test_predictions.txt").read_text().split("\n\n")
+    assert len([block for block in lines if block.strip()]) == 30
+    first = lines[0].splitlines()[0].split(" ")
+    assert len(first) == 3
+    out = capsys.readouterr().out
+    assert "test: slot precision" in out and "taipei" in out
+    loaded = keras.saving.load_model(folder / "model.keras", safe_mode=True)
+    assert loaded.count_params() == saved["parameters"]
+
+
+def test_predict_round_trip_from_a_saved_run(tiny_dir, tmp_path):
+    run("lstm", tiny_dir, tmp_path / "run", "--depth", "1")
+    tagger = Tagger.load(tmp_path / "run")
+    sentences = ["leave taipei on november 2nd", "", "i would like to arrive taipei on november 2nd"]
+    results = tagger.tag(sentences)
+    assert [r["words"] for r in results] == [s.split() for s in sentences]
+    assert [len(r["tags"]) for r in results] == [5, 0, 9]
+    # The loaded model tags exactly as the saved test predictions say.
+    dataset = data.load_dataset(str(tiny_dir))
+    predicted = common.predict_split(tagger.model, tagger.encoder, dataset.test)
+    saved = [
+        [line.split(" ")[2] for line in block.splitlines()]
+        for block in (tmp_path / "run" / "test_predictions.txt").read_text().strip().split("\n\n")
+    ]
+    assert predicted == saved
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "recipes.predict", "--model-dir", str(tmp_path / "run"), "leave taipei on november 2nd"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert result["words"] == ["leave", "taipei", "on", "november", "2nd"] and len(result["tags"]) == 5
+    assert set(result) == {"words", "tags", "slots"}
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_help_explains_every_flag(name, capsys):
+    module = importlib.import_module(f"recipes.{name}")
+    with pytest.raises(SystemExit) as exit_info:
+        module.main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for flag in ("--data", "--encoding", "--embedding-dim", "--depth", "--units", "--bidirectional",
+                 "--no-bidirectional", "--dropout", "--learning-rate", "--epochs", "--patience",
+                 "--batch-size", "--seed", "--output-dir", "--head"):
+        assert flag in text, flag
+
+
+@pytest.mark.parametrize(
+    "flags,named",
+    [
+        (["--depth", "0"], "--depth"),
+        (["--units", "many"], "--units"),
+        (["--dropout", "1.5"], "--dropout"),
+        (["--learning-rate", "-1"], "--learning-rate"),
+        (["--encoding", "bytes"], "--encoding"),
+        (["--epochs", "nan"], "--epochs"),
+        (["--head", "tree"], "--head"),
+    ],
+)
+def test_bad_flag_values_exit_2_with_one_line(flags, named, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        importlib.import_module("recipes.lstm").main(flags)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and named in err
+
+
+def test_bad_data_exits_2_with_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        importlib.import_module("recipes.gru").main(["--data", str(tmp_path / "missing"), "--output-dir", str(tmp_path / "o")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "missing" in err

@@ -1,0 +1,316 @@
+"""The keras-tuner search (`recipes.tune`) on a tiny generated dataset.
+
+Every search here is small: 120 training sentences, one epoch per trial,
+depth at most 2, at most 16 units, one padded length and one batch per
+epoch, so that a trial costs a few seconds even where JAX compiles each model.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from argparse import Namespace
+from pathlib import Path
+
+import keras
+import keras_tuner
+import pandas as pd
+import pytest
+
+import data
+from recipes import common, tune
+from recipes.predict import Tagger
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+# Flags that keep every trial tiny.
+TINY = [
+    "--epochs", "1", "--cells", "elman,gru", "--heads", "softmax", "--max-depth", "2",
+    "--min-units", "8", "--max-units", "16", "--embedding-dim", "8", "--buckets", "64",
+    "--batch-size", "128", "--verbose", "0",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("data") / "tiny"
+    data.write_dataset(data.generate_travel(seed=1, train_size=120, dev_size=30, test_size=30), folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def finished_search(tiny_data, tmp_path_factory):
+    """A three-trial search with the best configuration retrained."""
+    directory = tmp_path_factory.mktemp("search") / "tuning"
+    summary = tune.main([*TINY, "--data", str(tiny_data), "--directory", str(directory), "--max-trials", "3"])
+    return summary, directory / "tiny"
+
+
+def read_results(project_dir):
+    return pd.read_csv(project_dir / "results.csv", dtype={"trial_id": str})
+
+
+def run_main(argv):
+    """`tune.main(argv)`, returning the exit code it stops with (0 when it returns)."""
+    try:
+        tune.main(argv)
+    except SystemExit as stop:
+        return stop.code
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# Flags
+# ---------------------------------------------------------------------------
+
+
+def test_help_describes_the_search_flags(capsys):
+    assert run_main(["--help"]) == 0
+    text = capsys.readouterr().out
+    for flag in ("--cells", "--max-depth", "--min-units", "--max-units", "--no-bidirectional", "--heads",
+                 "--tuner", "--max-trials", "--executions-per-trial", "--directory", "--project-name",
+                 "--overwrite", "--distributed", "--workers", "--max-train", "--patience"):
+        assert flag in text
+    assert "--serve-only" not in text
+
+
+@pytest.mark.parametrize(
+    "argv, named",
+    [
+        (["--cells", "lstm,transformer"], "--cells: unknown cell 'transformer'"),
+        (["--heads", "viterbi"], "--heads: unknown head 'viterbi'"),
+        (["--max-depth", "0"], "--max-depth: expected a value in [1, inf], got '0'"),
+        (["--min-units", "64", "--max-units", "32"], "--min-units 64 is above --max-units 32"),
+        (["--max-dropout", "1.5"], "--max-dropout: expected a value in [0.0, 1.0), got '1.5'"),
+        (["--tuner", "grid"], "--tuner: invalid choice: 'grid'"),
+        (["--tuner", "hyperband", "--max-trials", "5"], "--max-trials 5: hyperband decides"),
+        (["--workers", "3"], "--workers 3: only with --distributed"),
+        (["--project-name", "../elsewhere"], "--project-name '../elsewhere'"),
+    ],
+)
+def test_bad_flag_prints_one_line_naming_it_and_exits_2(argv, named, tiny_data, tmp_path, capsys):
+    directory = tmp_path / "tuning"
+    code = run_main([*TINY, "--data", str(tiny_data), "--directory", str(directory), *argv])
+    error = capsys.readouterr().err
+    assert code == 2
+    assert error.count("\n") == 1 and error.startswith("python -m recipes.tune: error: ")
+    assert named in error
+    assert not directory.exists()
+
+
+def test_missing_dataset_prints_one_line_and_writes_nothing(tmp_path, capsys):
+    directory = tmp_path / "tuning"
+    code = run_main([*TINY, "--data", str(tmp_path / "no-such-folder"), "--directory", str(directory)])
+    error = capsys.readouterr().err
+    assert code == 2
+    assert error.count("\n") == 1 and "no-such-folder" in error
+    assert not directory.exists()
+
+
+# ---------------------------------------------------------------------------
+# The search space and the hypermodel
+# ---------------------------------------------------------------------------
+
+
+def test_unit_choices_double_from_the_narrowest_to_the_widest():
+    assert tune.unit_choices(32, 512) == [32, 64, 128, 256, 512]
+    assert tune.unit_choices(48, 64) == [48, 64]
+    assert tune.unit_choices(16, 16) == [16]
+
+
+def test_flags_narrow_the_search_space():
+    args = tune.make_parser().parse_args(
+        ["--cells", "lstm,gru", "--max-depth", "2", "--min-units", "32", "--max-units", "128",
+         "--no-bidirectional", "--heads", "crf", "--min-dropout", "0.2", "--max-dropout", "0.2"]
+    )
+    hp = keras_tuner.HyperParameters()
+    values = tune.declare_space(hp, args)
+    space = {item.name: item for item in hp.space}
+    assert list(values) == list(tune.HYPERPARAMETERS)
+    assert space["cell"].values == ["lstm", "gru"]
+    assert (space["depth"].min_value, space["depth"].max_value) == (1, 2)
+    assert space["units"].values == [32, 64, 128]
+    assert type(space["bidirectional"]).__name__ == "Fixed"
+    assert values["bidirectional"] is False
+    assert values["head"] == "crf" and values["dropout"] == 0.2
+    assert (space["learning_rate"].min_value, space["learning_rate"].max_value) == (5e-4, 1e-2)
+    assert space["learning_rate"].sampling == "log"
+
+
+def test_fit_scores_the_best_epoch_and_hands_tuner_callbacks_to_training(tiny_data, monkeypatch):
+    args = tune.make_parser().parse_args([*TINY, "--data", str(tiny_data)])
+    dataset = common.load_data(args)
+    hypermodel = tune.SlotFillingHyperModel(args, common.fit_encoder(dataset.train), dataset)
+    seen = {}
+
+    def fake_train(model, encoder, dataset, args, run_dir=None, extra_callbacks=(), initial_epoch=0, state=None):
+        seen.update(callbacks=list(extra_callbacks), epochs=args.epochs, initial_epoch=initial_epoch)
+        return Namespace(best_f1=0.75, best_epoch=5)
+
+    monkeypatch.setattr(tune.common, "train", fake_train)
+    hp = keras_tuner.HyperParameters()
+    model = hypermodel.build(hp)
+    marker = keras.callbacks.Callback()
+    result = hypermodel.fit(hp, model, callbacks=[marker], epochs=7, initial_epoch=3)
+    assert seen == {"callbacks": [marker], "epochs": 7, "initial_epoch": 3}
+    assert result["val_slot_f1"] == 0.75 and result["best_epoch"] == 5
+    assert result["parameters"] == model.count_params()
+    assert args.epochs == 1  # the trial's epochs do not leak into the search's flags
+
+
+# ---------------------------------------------------------------------------
+# A finished search
+# ---------------------------------------------------------------------------
+
+
+def test_search_writes_one_row_per_trial_with_every_hyperparameter(finished_search):
+    summary, project_dir = finished_search
+    table = read_results(project_dir)
+    assert list(table["trial_id"]) == ["0", "1", "2"]
+    for column in ("cell", "depth", "units", "bidirectional", "dropout", "learning_rate", "head",
+                   "val_slot_f1", "parameters", "train_seconds", "status"):
+        assert column in table.columns
+    assert (table["status"] == "COMPLETED").all()
+    assert set(table["cell"]) <= {"elman", "gru"} and set(table["head"]) == {"softmax"}
+    assert set(table["units"]) <= {8, 16} and set(table["depth"]) <= {1, 2}
+    assert table["val_slot_f1"].between(0, 1).all() and (table["train_seconds"] > 0).all()
+    for row in table.itertuples():
+        trial = json.loads((project_dir / f"trial_{row.trial_id}" / "trial.json").read_text())
+        assert row.val_slot_f1 == pytest.approx(trial["score"])
+        assert trial["hyperparameters"]["values"]["units"] == row.units
+    # The tuner maximised the dev slot F1: the best trial is the row with the highest one.
+    assert summary["best_trial"] == table.loc[table["val_slot_f1"].idxmax(), "trial_id"]
+
+
+def test_parameter_count_is_that_of_the_recipe_model(finished_search, tiny_data):
+    _, project_dir = finished_search
+    encoder = common.fit_encoder(data.load_dataset(str(tiny_data)).train)
+    for trial in tune.load_trials(project_dir):
+        model = tune.build_from_values(encoder, trial["values"])
+        assert trial["metrics"]["parameters"] == model.count_params()
+
+
+def test_results_markdown_lists_trials_best_first(finished_search):
+    _, project_dir = finished_search
+    table = read_results(project_dir)
+    lines = [line for line in (project_dir / "results.md").read_text().splitlines() if line.startswith("|")]
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
+    assert header[:2] == ["trial_id", "cell"] and "val_slot_f1" in header
+    scores = [float(row[header.index("val_slot_f1")]) for row in rows]
+    assert len(rows) == 3 and scores == sorted(scores, reverse=True)
+    assert scores[0] == pytest.approx(table["val_slot_f1"].max(), abs=5e-5)
+
+
+def test_search_plot_has_one_panel_per_cell(finished_search, tmp_path):
+    _, project_dir = finished_search
+    assert (project_dir / "search.png").read_bytes()[:8] == PNG_SIGNATURE
+    table = read_results(project_dir)
+    assert tune.plot_search(table, ["elman", "gru"], tmp_path / "two.png") == ["elman", "gru"]
+    assert tune.plot_search(table, ["gru"], tmp_path / "one.png") == ["gru"]
+
+
+def test_best_configuration_is_retrained_into_a_run_folder_that_predict_loads(finished_search):
+    summary, project_dir = finished_search
+    run_dir = Path(summary["best_run_dir"])
+    assert run_dir.parent == project_dir
+    for name in ("model.keras", "encoder.json", "metrics.json", "test_predictions.txt"):
+        assert (run_dir / name).is_file()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    best = read_results(project_dir).set_index("trial_id").loc[summary["best_trial"]]
+    assert metrics["recipe"] == best["cell"] and metrics["parameters"] == best["parameters"]
+    assert metrics["test"]["f1"] == pytest.approx(summary["test_f1"])
+    tagged = Tagger.load(run_dir).tag(["leave boston on monday"])
+    assert len(tagged[0]["tags"]) == 4
+
+
+def test_another_search_space_in_the_same_folder_is_refused_with_one_line(finished_search, tiny_data, capsys):
+    _, project_dir = finished_search
+    before = {path: path.read_bytes() for path in project_dir.rglob("*.json")}
+    flags = [*TINY, "--data", str(tiny_data), "--directory", str(project_dir.parent), "--max-trials", "3"]
+    code = run_main([*flags, "--max-depth", "1"])
+    error = capsys.readouterr().err
+    assert code == 2
+    assert error.count("\n") == 1
+    assert "--max-depth 2" in error and "--max-depth 1" in error and "--overwrite" in error
+    assert {path: path.read_bytes() for path in project_dir.rglob("*.json")} == before
+
+
+def test_overwrite_starts_the_search_over(finished_search, tiny_data, tmp_path):
+    _, project_dir = finished_search
+    shutil.copytree(project_dir, tmp_path / "tuning" / "tiny")
+    argv = [*TINY, "--data", str(tiny_data), "--directory", str(tmp_path / "tuning"), "--max-trials", "1",
+            "--max-depth", "1", "--no-retrain", "--overwrite"]
+    assert run_main(argv) == 0
+    table = read_results(tmp_path / "tuning" / "tiny")
+    assert list(table["trial_id"]) == ["0"] and list(table["depth"]) == [1]
+    assert not list((tmp_path / "tuning" / "tiny").glob("best_trial_*"))
+
+
+# ---------------------------------------------------------------------------
+# Resuming
+# ---------------------------------------------------------------------------
+
+
+def test_interrupted_search_resumes_without_training_finished_trials_again(tiny_data, tmp_path, monkeypatch):
+    flags = [*TINY, "--data", str(tiny_data), "--directory", str(tmp_path / "tuning"), "--no-retrain"]
+    project_dir = tmp_path / "tuning" / "tiny"
+    trained = []
+    original_fit = tune.SlotFillingHyperModel.fit
+    interrupt_at = {"3"}
+
+    def counting_fit(self, hp, model, *args, **kwargs):
+        trained.append(self.trial_id)
+        if self.trial_id in interrupt_at:
+            raise KeyboardInterrupt  # Ctrl-C in the middle of a trial
+        return original_fit(self, hp, model, *args, **kwargs)
+
+    monkeypatch.setattr(tune.SlotFillingHyperModel, "fit", counting_fit)
+
+    assert run_main([*flags, "--max-trials", "2"]) == 0
+    assert trained == ["0", "1"]
+    first = read_results(project_dir)
+
+    assert run_main([*flags, "--max-trials", "4"]) == 130
+    assert trained[2:] == ["2", "3"]
+    interrupted_values = json.loads((project_dir / "trial_3" / "trial.json").read_text())["hyperparameters"]["values"]
+
+    interrupt_at.clear()
+    assert run_main([*flags, "--max-trials", "4"]) == 0
+    assert trained[4:] == ["3"]  # only the interrupted trial ran again
+    table = read_results(project_dir)
+    assert list(table["trial_id"]) == ["0", "1", "2", "3"]
+    assert (table["status"] == "COMPLETED").all()
+    pd.testing.assert_frame_equal(table.head(2), first)
+    final_values = json.loads((project_dir / "trial_3" / "trial.json").read_text())["hyperparameters"]["values"]
+    assert final_values == interrupted_values
+
+
+# ---------------------------------------------------------------------------
+# Distributed: a chief and two workers on 127.0.0.1
+# ---------------------------------------------------------------------------
+
+
+def test_distributed_search_runs_every_trial_once_and_every_process_exits(tiny_data, tmp_path):
+    env = dict(os.environ, KERAS_BACKEND=keras.backend.backend(), PYTHONPATH=str(REPO_ROOT))
+    for name in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
+        env.pop(name, None)
+    completed = subprocess.run(
+        [sys.executable, "-m", "recipes.tune", *TINY, "--data", str(tiny_data), "--directory", "tuning",
+         "--max-trials", "3", "--no-retrain", "--distributed", "--workers", "2"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    project_dir = tmp_path / "tuning" / "tiny"
+    table = read_results(project_dir)
+    assert list(table["trial_id"]) == ["0", "1", "2"] and (table["status"] == "COMPLETED").all()
+    started, finished = [], []
+    for worker in ("tuner0", "tuner1"):
+        log = (project_dir / "logs" / f"{worker}.log").read_text()
+        started += re.findall(r"^trial (\d+): (?:elman|gru) ", log, flags=re.MULTILINE)
+        finished += re.findall(r"^trial (\d+): val_slot_f1 ", log, flags=re.MULTILINE)
+    assert sorted(started) == ["0", "1", "2"] and sorted(finished) == ["0", "1", "2"]
+    assert "chief: serving trials on 127.0.0.1:" in (project_dir / "logs" / "chief.log").read_text()
