@@ -138,7 +138,7 @@ def main(argv=None):
     try:
         test = data.load_dataset(args.data, seed=args.seed).test
     except data.DatasetError as error:
-        fail(f"--data {args.data}: {error}")
+        fail(f"--data: {error}")
     started = time.perf_counter()
     try:
         tagger = Tagger.load(args.model_dir)

@@ -43,6 +43,7 @@ import argparse  # noqa: E402
 import importlib  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
+import warnings  # noqa: E402
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -50,7 +51,7 @@ import numpy as np  # noqa: E402
 import data  # noqa: E402
 from benchmarks.tables import Column, check_writable, environment_line, output_stem, peak_memory_mib, save_table  # noqa: E402
 from custom_layers import JordanRNN, PeepholeLSTM  # noqa: E402
-from data.batching import encode_split  # noqa: E402
+from data.batching import DEFAULT_BUCKETS, encode_split  # noqa: E402
 from recipes import common, scoring  # noqa: E402
 
 CELLS = ("elman", "jordan", "lstm", "peephole_lstm", "gru")
@@ -125,11 +126,14 @@ class EpochTimer(keras.callbacks.Callback):
 
 
 def test_f1(model, encoder, test_split):
-    predicted = common.predict_split(model, encoder, test_split)
+    with warnings.catch_warnings():
+        # The baseline takes a bare array; predict_split hands it {"words": ...}, which Keras maps by name.
+        warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match", category=UserWarning)
+        predicted = common.predict_split(model, encoder, test_split)
     return scoring.score(test_split.tags, predicted)["f1"]
 
 
-def measure_cell(cell, dataset, encoder, epochs, seed, baseline_learning_rate, pipeline_learning_rate, log):
+def measure_cell(cell, dataset, encoder, epochs, seed, baseline_learning_rate, pipeline_learning_rate, buckets, log):
     """Trains (a) and (b) for `epochs` epochs in turn; returns one table row."""
     train = dataset.train
     real_words = int(sum(len(words) for words in train.words))
@@ -141,7 +145,8 @@ def measure_cell(cell, dataset, encoder, epochs, seed, baseline_learning_rate, p
 
     keras.utils.set_random_seed(seed)
     pipeline = build_pipeline(cell, encoder, pipeline_learning_rate)
-    batches = common._Batches(encode_split(encoder, train), BATCH_SIZE, ("words",), seed, 0, with_weights=True)
+    batches = common._Batches(encode_split(encoder, train), BATCH_SIZE, ("words",), seed, 0, with_weights=True,
+                              buckets=buckets)
     pipeline_steps = int(sum(batch.weights.size for batch in batches.batches))
     pipeline_input = common._fit_input(batches)
 
@@ -234,6 +239,9 @@ def make_parser():
                         help="epochs per model: one warm-up, the median of the others is timed (default: 4)")
     parser.add_argument("--max-train", type=common.positive_int, default=None,
                         help="use at most this many training sentences (quick trials)")
+    parser.add_argument("--buckets", type=common.bucket_list, default=DEFAULT_BUCKETS,
+                        help="the pipeline's padded lengths, as the recipes' --buckets "
+                        f"(default: {','.join(map(str, DEFAULT_BUCKETS))})")
     parser.add_argument("--seed", type=common.non_negative_int, default=0, help="weights and shuffling seed")
     parser.add_argument("--baseline-learning-rate", type=common.positive_float, default=BASELINE_LEARNING_RATE,
                         help="Adam learning rate of the baseline (default: Keras's own, 0.001)")
@@ -254,7 +262,7 @@ def main(argv=None):
     try:
         dataset = data.load_dataset(args.data, seed=args.seed)
     except data.DatasetError as error:
-        print(f"python benchmarks/train_speed.py: error: --data {args.data}: {error}", file=sys.stderr)
+        print(f"python benchmarks/train_speed.py: error: --data: {error}", file=sys.stderr)
         raise SystemExit(2)
     if args.max_train:
         dataset.train = dataset.train.head(args.max_train)
@@ -271,7 +279,7 @@ def main(argv=None):
     rows = []
     for cell in args.cells:
         rows.append(measure_cell(cell, dataset, encoder, args.epochs, args.seed, args.baseline_learning_rate,
-                                 pipeline_learning_rate, log=lambda line: print(line, flush=True)))
+                                 pipeline_learning_rate, args.buckets, log=lambda line: print(line, flush=True)))
 
     notes = [
         environment,
@@ -283,7 +291,7 @@ def main(argv=None):
         f"the longest, model.fit(x, y, sample_weight), Adam lr {args.baseline_learning_rate:g}",
         f"(b) pipeline: recipes.<cell>.build_model(depth=1, window=0) (dropout 0.3, softmax head), "
         f"common.compile_model (Adam lr {pipeline_learning_rate:g}, clipnorm 5), common.train's length-bucketed "
-        f"batches" + (" through common._fit_input's tf.data" if backend == "tensorflow" else ""),
+        f"batches (buckets {','.join(map(str, args.buckets))})" + (" through common._fit_input's tf.data" if backend == "tensorflow" else ""),
         "words/s: real (non-padding) training words / median wall-clock epoch seconds over the epochs after "
         "the first; b/a CPU: the same ratio on the process's CPU seconds (all threads), less swayed by other "
         "jobs on a shared machine; real steps: share of the computed time steps that are real words",

@@ -99,7 +99,7 @@ def make_parser(prog, description, defaults=None):
     """The shared flags of every recipe; `defaults` overrides per recipe."""
     defaults = {
         "data": "travel",
-        "encoding": "embedding",
+        "encoding": "embedding+trigram",
         "embedding_dim": 100,
         "window": 1,
         "depth": 2,
@@ -192,7 +192,7 @@ def input_features(encoding):
 # ---------------------------------------------------------------------------
 
 
-def encode_inputs(encoder, encoding="embedding", embedding_dim=100, window=0, dropout=0.0):
+def encode_inputs(encoder, encoding="embedding+trigram", embedding_dim=100, window=0, dropout=0.0):
     """Model inputs and the per-word feature sequence they become.
 
     Returns `(inputs, features)`: `inputs` is a dict of `keras.Input`
@@ -275,7 +275,7 @@ class _CRFDecoder(keras.Model):
     that Keras compiles the whole of it like any `predict_on_batch`."""
 
     def __init__(self, tagger, crf):
-        super().__init__()
+        super().__init__(name="crf_decoder")
         self.tagger, self.crf = tagger, crf
 
     def call(self, inputs):

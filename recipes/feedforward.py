@@ -27,7 +27,7 @@ window = 0  # 0: each word alone, as the lecture's feed-forward tagger sees it
 dropout = 0.3  # On word features and between layers
 
 
-def build_model(encoder, depth=depth, units=units, bidirectional=True, encoding="embedding",
+def build_model(encoder, depth=depth, units=units, bidirectional=True, encoding="embedding+trigram",
                 embedding_dim=100, window=window, dropout=dropout, head="softmax"):
     """Word features -> [Dense] x depth -> a tag score per word; no memory anywhere.
 

@@ -26,7 +26,7 @@ bidirectional = True  # Read each sentence both ways, so every word sees its rig
 dropout = 0.3  # On word features and between layers
 
 
-def build_model(encoder, depth=depth, units=units, bidirectional=bidirectional, encoding="embedding",
+def build_model(encoder, depth=depth, units=units, bidirectional=bidirectional, encoding="embedding+trigram",
                 embedding_dim=100, window=1, dropout=dropout, head="softmax"):
     """Word features -> [Bidirectional(GRU)] x depth -> a tag score per word."""
     inputs, x = common.encode_inputs(encoder, encoding, embedding_dim, window, dropout)

@@ -7,9 +7,15 @@ An Elman network remembers its previous hidden layer; a Jordan network (Jordan
 y_t = softmax(V h_t + c). In a tagger that output is a distribution over
 slots, so the memory says "the last word looked like a departure city", which
 is exactly the context slot filling needs. Mesnil et al. (2015) report about
-94.3 slot F1 on ATIS with it. Each layer here is `custom_layers.JordanRNN`
-with as many outputs as there are tags; `Bidirectional` concatenates the two
-directions' distributions, and the next layer or the tag head reads them.
+94.3 slot F1 on ATIS with it.
+
+Each layer here is `custom_layers.JordanRNN` whose output layer has `units`
+tanh units, fed back as the memory; `Bidirectional` concatenates the two
+directions' outputs, and the next layer or the tag head reads them. Setting
+`output_units=encoder.num_tags, output_activation="softmax"` gives Mesnil's
+variant, whose memory is the previous label distribution; stacked under a
+tag head it trained far worse here (ATIS dev slot F1 0.67 after 8 epochs,
+against 0.94 for the tanh output layer).
 
 Run it:
 
@@ -24,17 +30,17 @@ from recipes import common
 
 # Hyperparameters: each one is also a flag (`--depth 3`); edit them here to change the defaults.
 depth = 2  # Try 1 to 4: deeper stacks combine longer patterns
-units = 128  # Hidden units per direction and layer; each layer outputs one score per tag
+units = 128  # Hidden units, and output units fed back as memory, per direction and layer
 bidirectional = True  # Read each sentence both ways, so every word sees its right context too
 dropout = 0.3  # On word features and between layers
 
 
-def build_model(encoder, depth=depth, units=units, bidirectional=bidirectional, encoding="embedding",
+def build_model(encoder, depth=depth, units=units, bidirectional=bidirectional, encoding="embedding+trigram",
                 embedding_dim=100, window=1, dropout=dropout, head="softmax"):
     """Word features -> [Bidirectional(JordanRNN)] x depth -> a tag score per word."""
     inputs, x = common.encode_inputs(encoder, encoding, embedding_dim, window, dropout)
     for _ in range(depth):
-        layer = JordanRNN(units, output_units=encoder.num_tags, return_sequences=True)
+        layer = JordanRNN(units, output_units=units, output_activation="tanh", return_sequences=True)
         x = keras.layers.Bidirectional(layer)(x) if bidirectional else layer(x)
         x = keras.layers.Dropout(dropout)(x)
     outputs = common.tag_head(x, encoder.tags, head)

@@ -1,6 +1,6 @@
 """
 Title: Searching cells, depth and width with keras-tuner
-Description: keras-tuner tries recurrent taggers (cell, depth, width, direction, dropout, learning rate, head) and keeps the best dev slot F1.
+Description: keras-tuner searches cell, depth, width, direction, dropout, learning rate and head by dev slot F1.
 
 The lecture compares memories (Elman, Jordan, LSTM, peepholes, GRU), one or two
 reading directions, and shallow or deep stacks. Which of them wins on a given
@@ -42,6 +42,12 @@ Several processes on this machine (a chief that hands out trials and N workers
 that train them, talking over gRPC on 127.0.0.1):
 
     python -m recipes.tune --distributed --workers 2 --data ../shared/datasets/atis
+
+starts them as subprocesses of itself (their output goes to `logs/` in the
+search folder), prints each trial as it ends, stops the chief as soon as every
+worker has exited, then writes the tables and the plot and retrains the best
+configuration. Each worker trains on all the cores it finds: on a small
+machine, more workers only share the same cores.
 
 Several machines: start the same command, without `--distributed`, once per
 machine with keras-tuner's environment variables, every process pointing
@@ -89,6 +95,7 @@ import pandas as pd
 
 import data
 from data.batching import DEFAULT_BUCKETS
+from data.sources import BUILT_IN, DOWNLOADABLE
 from recipes import common, elman, gru, jordan, lstm, peephole_lstm
 
 PROG = "python -m recipes.tune"
@@ -103,6 +110,16 @@ CELLS = {
     "gru": gru.build_model,
 }
 TUNERS = ("random", "bayesian", "hyperband")
+
+# The search space: each line is also a flag (`--max-depth 2`); edit them here to change the defaults.
+cells = tuple(CELLS)  # Every memory of the lecture; try `--cells lstm,gru`
+min_depth, max_depth = 1, 4  # Stacked recurrent layers
+min_units, max_units = 32, 512  # Units per layer and direction, doubling: 32, 64, ..., 512
+min_dropout, max_dropout = 0.0, 0.5  # On word features and between layers
+min_learning_rate, max_learning_rate = 5e-4, 1e-2  # Adam, sampled on a log scale
+heads = common.HEADS  # An independent softmax per word, or a CRF over the whole sentence
+max_trials = 20  # Trials of a random or Bayesian search; hyperband counts its own
+
 OBJECTIVE = keras_tuner.Objective("val_slot_f1", direction="max")
 
 # Hyperparameters in the order the columns of results.csv show them.
@@ -119,7 +136,6 @@ SEARCH_FLAGS = (
     "heads", "encoding", "embedding_dim", "window", "epochs", "patience", "batch_size",
     "max_train", "seed", "executions_per_trial",
 )
-DEFAULT_MAX_TRIALS = 20
 
 
 class SearchFailed(Exception):
@@ -149,30 +165,30 @@ def name_list(kind, allowed):
 def make_parser():
     parser = common.Parser(prog=PROG, description=common.describe(__doc__), allow_abbrev=False)
     space = parser.add_argument_group("search space (each range is inclusive; equal ends fix the value)")
-    space.add_argument("--cells", type=name_list("cell", tuple(CELLS)), default=",".join(CELLS),
+    space.add_argument("--cells", type=name_list("cell", tuple(CELLS)), default=",".join(cells),
                        help="recurrent cells to try, comma-separated (default: %(default)s)")
-    space.add_argument("--min-depth", type=common.positive_int, default=1,
+    space.add_argument("--min-depth", type=common.positive_int, default=min_depth,
                        help="fewest stacked recurrent layers (default: %(default)s)")
-    space.add_argument("--max-depth", type=common.positive_int, default=4,
+    space.add_argument("--max-depth", type=common.positive_int, default=max_depth,
                        help="most stacked recurrent layers (default: %(default)s)")
-    space.add_argument("--min-units", type=common.positive_int, default=32,
+    space.add_argument("--min-units", type=common.positive_int, default=min_units,
                        help="narrowest layer, in units per direction; widths double from here up to "
                        "--max-units (default: %(default)s)")
-    space.add_argument("--max-units", type=common.positive_int, default=512,
+    space.add_argument("--max-units", type=common.positive_int, default=max_units,
                        help="widest layer (default: %(default)s)")
     space.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=None,
                        help="fix the reading direction (default: try both)")
-    space.add_argument("--min-dropout", type=common.dropout_rate, default=0.0,
+    space.add_argument("--min-dropout", type=common.dropout_rate, default=min_dropout,
                        help="lowest dropout (default: %(default)s)")
-    space.add_argument("--max-dropout", type=common.dropout_rate, default=0.5,
+    space.add_argument("--max-dropout", type=common.dropout_rate, default=max_dropout,
                        help="highest dropout (default: %(default)s)")
-    space.add_argument("--min-learning-rate", type=common.positive_float, default=5e-4,
+    space.add_argument("--min-learning-rate", type=common.positive_float, default=min_learning_rate,
                        help="lowest Adam learning rate, sampled on a log scale (default: %(default)s)")
-    space.add_argument("--max-learning-rate", type=common.positive_float, default=1e-2,
+    space.add_argument("--max-learning-rate", type=common.positive_float, default=max_learning_rate,
                        help="highest Adam learning rate (default: %(default)s)")
-    space.add_argument("--heads", type=name_list("head", common.HEADS), default=",".join(common.HEADS),
+    space.add_argument("--heads", type=name_list("head", common.HEADS), default=",".join(heads),
                        help="tag heads to try, comma-separated (default: %(default)s)")
-    space.add_argument("--encoding", choices=common.ENCODINGS, default="embedding",
+    space.add_argument("--encoding", choices=common.ENCODINGS, default="embedding+trigram",
                        help="how words enter every network, fixed (default: %(default)s)")
     space.add_argument("--embedding-dim", type=common.positive_int, default=100,
                        help="size of learned word and trigram vectors, fixed (default: %(default)s)")
@@ -207,7 +223,7 @@ def make_parser():
     search.add_argument("--tuner", choices=TUNERS, default="random",
                         help="how keras-tuner picks the next trial (default: %(default)s)")
     search.add_argument("--max-trials", type=common.positive_int, default=None,
-                        help=f"trials in all, counting those of a resumed search (default: {DEFAULT_MAX_TRIALS}; "
+                        help=f"trials in all, counting those of a resumed search (default: {max_trials}; "
                         "hyperband decides its own number from --epochs)")
     search.add_argument("--executions-per-trial", type=common.positive_int, default=1,
                         help="models trained per trial from fresh weights; the trial scores their mean "
@@ -251,7 +267,7 @@ def check_args(parser, args):
         parser.error(f"--max-trials {args.max_trials}: hyperband decides the number of trials from --epochs; "
                      "leave --max-trials out")
     if args.max_trials is None and args.tuner != "hyperband":
-        args.max_trials = DEFAULT_MAX_TRIALS
+        args.max_trials = max_trials
     if args.project_name is None:
         args.project_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(args.data).stem or str(args.data)).strip("._")
         args.project_name = args.project_name or "search"
@@ -362,13 +378,16 @@ class SlotFillingHyperModel(keras_tuner.HyperModel):
         settings.verbose = kwargs.get("verbose", self.args.verbose)
         initial_epoch = kwargs.get("initial_epoch", 0)
         values = {key: hp.values[key] for key in HYPERPARAMETERS}
-        print(f"trial {self.trial_id}: {describe_values(values)}", flush=True)
+        name = f"trial {self.trial_id}"
+        if self.args.executions_per_trial > 1:
+            name += f" (execution {self.execution} of {self.args.executions_per_trial})"
+        print(f"{name}: {describe_values(values)}", flush=True)
         started = time.perf_counter()
         try:
             monitor = common.train(model, self.encoder, self.dataset, settings,
                                    extra_callbacks=kwargs.get("callbacks", ()), initial_epoch=initial_epoch)
         except common.TrainingDiverged as error:
-            print(f"trial {self.trial_id}: failed: {error}", flush=True)
+            print(f"{name}: failed: {error}", flush=True)
             raise keras_tuner.errors.FailedTrialError(str(error)) from error
         seconds = time.perf_counter() - started
         epochs = len(model.history.epoch) if getattr(model, "history", None) is not None else 0
@@ -379,7 +398,7 @@ class SlotFillingHyperModel(keras_tuner.HyperModel):
             "parameters": int(model.count_params()),
             "train_seconds": round(seconds, 2),
         }
-        print(f"trial {self.trial_id}: val_slot_f1 {monitor.best_f1:.4f} (best epoch {monitor.best_epoch} "
+        print(f"{name}: val_slot_f1 {monitor.best_f1:.4f} (best epoch {monitor.best_epoch} "
               f"of {result['epochs']}), {result['parameters']:,} parameters, {seconds:.1f} s", flush=True)
         return result
 
@@ -426,7 +445,8 @@ def make_tuner(args, hypermodel):
     else:
         tuner = HyperbandSearch(max_epochs=args.epochs, factor=3, **options)
     oracle = tuner.oracle
-    if isinstance(oracle, keras_tuner.Oracle) and not oracle.trials and (Path(tuner.project_dir) / "oracle.json").is_file():
+    saved_oracle = Path(tuner.project_dir) / "oracle.json"
+    if isinstance(oracle, keras_tuner.Oracle) and not oracle.trials and saved_oracle.is_file():
         # keras-tuner reloads only when this process's own tuner file exists
         # (`tuner0.json`, `chief.json`); a search started in the other mode
         # (one process, or chief and workers) must resume from its oracle too.
@@ -443,8 +463,8 @@ def search_settings(args):
     """The values of `SEARCH_FLAGS`, as stored in `search.json`."""
     settings = {name: getattr(args, name) for name in SEARCH_FLAGS}
     path = Path(str(args.data)).expanduser()
-    if path.exists():
-        settings["data"] = str(path.resolve())
+    if args.data not in BUILT_IN + DOWNLOADABLE and path.exists():
+        settings["data"] = str(path.resolve())  # the same folder, however it is written
     return settings
 
 
@@ -739,9 +759,11 @@ def search(args, role, dataset):
     except RuntimeError as error:
         if "consecutive failures" not in str(error):
             raise
-        write_tables(Path(tuner.project_dir), load_trials(Path(tuner.project_dir)))
-        raise SearchFailed(f"stopped after {str(error).splitlines()[0].lower().rstrip('.')} "
-                           "(see the error column of results.csv)") from error
+        trials = load_trials(Path(tuner.project_dir))
+        write_tables(Path(tuner.project_dir), trials)
+        errors = [trial["error"] for trial in trials if trial["error"]]
+        raise SearchFailed(f"the search stopped: {tuner.oracle.max_consecutive_failed_trials} trials in a row failed "
+                           f"(last: {errors[-1] if errors else 'no message'}); run again to retry") from error
 
 
 def child_argv(args):
@@ -800,7 +822,7 @@ def run_distributed(args, project_dir):
     chief = start("chief", ["--serve-only"])
     workers = {f"tuner{i}": start(f"tuner{i}") for i in range(args.workers)}
     print(f"chief and {args.workers} workers on 127.0.0.1:{port}; their output: {logs}/", flush=True)
-    reported = set()
+    reported = {trial["trial_id"] for trial in load_trials(project_dir) if trial["status"] in ("COMPLETED", "FAILED")}
     try:
         while True:
             for trial in load_trials(project_dir):
