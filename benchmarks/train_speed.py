@@ -40,6 +40,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 import argparse  # noqa: E402
+import dataclasses  # noqa: E402
 import importlib  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
@@ -133,67 +134,88 @@ def test_f1(model, encoder, test_split):
     return scoring.score(test_split.tags, predicted)["f1"]
 
 
-def measure_cell(cell, dataset, encoder, epochs, seed, baseline_learning_rate, pipeline_learning_rate, buckets, log):
-    """Trains (a) and (b) for `epochs` epochs in turn; returns one table row."""
+@dataclasses.dataclass
+class PipelineSetup:
+    """How (b) is fed: the padded lengths of its buckets and its batch size."""
+
+    buckets: tuple
+    batch_size: int = BATCH_SIZE
+    label: str = "project defaults"
+
+
+def measure_cell(cell, dataset, encoder, epochs, seed, baseline_learning_rate, pipeline_learning_rate, setups, log):
+    """Trains (a) and every setup of (b) for `epochs` epochs, one epoch each in
+    turn; returns one table row per setup of (b), each against the same (a)."""
     train = dataset.train
     real_words = int(sum(len(words) for words in train.words))
+    encoded = encode_split(encoder, train)
 
     keras.utils.set_random_seed(seed)
     baseline = build_baseline(cell, encoder.word_vocabulary_size, encoder.num_tags, baseline_learning_rate)
     x, y, weights = baseline_arrays(encoder, train)
-    baseline_steps = int(x.size)
+    baseline_timer = EpochTimer()
+    pipelines = []
+    for setup in setups:
+        keras.utils.set_random_seed(seed)
+        model = build_pipeline(cell, encoder, pipeline_learning_rate)
+        batches = common._Batches(encoded, setup.batch_size, ("words",), seed, 0, with_weights=True,
+                                  buckets=setup.buckets)
+        pipelines.append((setup, model, batches, common._fit_input(batches), EpochTimer()))
 
-    keras.utils.set_random_seed(seed)
-    pipeline = build_pipeline(cell, encoder, pipeline_learning_rate)
-    batches = common._Batches(encode_split(encoder, train), BATCH_SIZE, ("words",), seed, 0, with_weights=True,
-                              buckets=buckets)
-    pipeline_steps = int(sum(batch.weights.size for batch in batches.batches))
-    pipeline_input = common._fit_input(batches)
-
-    baseline_timer, pipeline_timer = EpochTimer(), EpochTimer()
     for epoch in range(epochs):
         baseline.fit(x, y, sample_weight=weights, batch_size=BATCH_SIZE, epochs=epoch + 1, initial_epoch=epoch,
                      callbacks=[baseline_timer], verbose=0)
-        pipeline.fit(pipeline_input, epochs=epoch + 1, initial_epoch=epoch, callbacks=[pipeline_timer], verbose=0)
-        log(f"  {cell} epoch {epoch + 1}/{epochs}: baseline {baseline_timer.seconds[-1]:.2f} s, "
-            f"pipeline {pipeline_timer.seconds[-1]:.2f} s")
-    if batches.epoch < epochs:  # every fit call reshuffles at its start and after its epoch
-        raise RuntimeError(f"the pipeline's batches were reshuffled {batches.epoch} times in {epochs} epochs")
+        for _, model, _, fit_input, timer in pipelines:
+            model.fit(fit_input, epochs=epoch + 1, initial_epoch=epoch, callbacks=[timer], verbose=0)
+        log(f"  {cell} epoch {epoch + 1}/{epochs}: baseline {baseline_timer.seconds[-1]:.2f} s, pipeline "
+            + ", ".join(f"{timer.seconds[-1]:.2f} s" for *_, timer in pipelines))
 
     baseline_seconds = statistics.median(baseline_timer.seconds[1:])
-    pipeline_seconds = statistics.median(pipeline_timer.seconds[1:])
     baseline_cpu_seconds = statistics.median(baseline_timer.cpu_seconds[1:])
-    pipeline_cpu_seconds = statistics.median(pipeline_timer.cpu_seconds[1:])
     baseline_f1 = test_f1(baseline, encoder, dataset.test)
-    pipeline_f1 = test_f1(pipeline, encoder, dataset.test)
-    row = {
-        "cell": cell,
-        "baseline_words_per_second": real_words / baseline_seconds,
-        "pipeline_words_per_second": real_words / pipeline_seconds,
-        "speedup": baseline_seconds / pipeline_seconds,
-        "baseline_epoch_seconds": baseline_seconds,
-        "pipeline_epoch_seconds": pipeline_seconds,
-        "baseline_cpu_seconds": baseline_cpu_seconds,
-        "pipeline_cpu_seconds": pipeline_cpu_seconds,
-        "cpu_speedup": baseline_cpu_seconds / pipeline_cpu_seconds,
-        "baseline_warmup_seconds": baseline_timer.seconds[0],
-        "pipeline_warmup_seconds": pipeline_timer.seconds[0],
-        "baseline_test_f1": 100 * baseline_f1,
-        "pipeline_test_f1": 100 * pipeline_f1,
-        "f1_difference": 100 * (pipeline_f1 - baseline_f1),
-        "baseline_real_share": real_words / baseline_steps,
-        "pipeline_real_share": real_words / pipeline_steps,
-        "baseline_parameters": int(baseline.count_params()),
-        "pipeline_parameters": int(pipeline.count_params()),
-        "epochs": epochs,
-        "peak_memory_mib": peak_memory_mib(),
-    }
+    rows = []
+    for setup, model, batches, _, timer in pipelines:
+        if batches.epoch < epochs:  # every fit call reshuffles at its start and after its epoch
+            raise RuntimeError(f"the pipeline's batches were reshuffled {batches.epoch} times in {epochs} epochs")
+        pipeline_seconds = statistics.median(timer.seconds[1:])
+        pipeline_cpu_seconds = statistics.median(timer.cpu_seconds[1:])
+        pipeline_f1 = test_f1(model, encoder, dataset.test)
+        rows.append({
+            "cell": cell,
+            "pipeline": setup.label,
+            "buckets": ",".join(map(str, setup.buckets)),
+            "pipeline_batch_size": setup.batch_size,
+            "baseline_words_per_second": real_words / baseline_seconds,
+            "pipeline_words_per_second": real_words / pipeline_seconds,
+            "speedup": baseline_seconds / pipeline_seconds,
+            "baseline_epoch_seconds": baseline_seconds,
+            "pipeline_epoch_seconds": pipeline_seconds,
+            "baseline_cpu_seconds": baseline_cpu_seconds,
+            "pipeline_cpu_seconds": pipeline_cpu_seconds,
+            "cpu_speedup": baseline_cpu_seconds / pipeline_cpu_seconds,
+            "baseline_warmup_seconds": baseline_timer.seconds[0],
+            "pipeline_warmup_seconds": timer.seconds[0],
+            "baseline_test_f1": 100 * baseline_f1,
+            "pipeline_test_f1": 100 * pipeline_f1,
+            "f1_difference": 100 * (pipeline_f1 - baseline_f1),
+            "baseline_real_share": real_words / x.size,
+            "pipeline_real_share": real_words / sum(batch.weights.size for batch in batches.batches),
+            "pipeline_batches": len(batches),
+            "baseline_parameters": int(baseline.count_params()),
+            "pipeline_parameters": int(model.count_params()),
+            "epochs": epochs,
+            "peak_memory_mib": peak_memory_mib(),
+        })
     keras.backend.clear_session()
-    return row
+    return rows
 
 
 COLUMNS = [
     Column("cell", "cell", align_right=False),
+    Column("pipeline", "(b) setup", align_right=False),
+    Column("buckets", "(b) buckets", in_markdown=False),
+    Column("pipeline_batch_size", "(b) batch size", in_markdown=False),
+    Column("pipeline_batches", "(b) batches/epoch", in_markdown=False),
     Column("baseline_words_per_second", "(a) words/s", "{:,.0f}"),
     Column("pipeline_words_per_second", "(b) words/s", "{:,.0f}"),
     Column("speedup", "b/a", "{:.2f}x"),
@@ -216,6 +238,10 @@ COLUMNS = [
 ]
 
 
+def _join(numbers):
+    return ",".join(map(str, numbers))
+
+
 def parse_cells(text):
     cells = [cell.strip() for cell in text.split(",") if cell.strip()]
     unknown = [cell for cell in cells if cell not in CELLS]
@@ -224,6 +250,20 @@ def parse_cells(text):
             f"expected a comma-separated list among {', '.join(CELLS)}, got {text!r}"
         )
     return list(dict.fromkeys(cells))
+
+
+def parse_variant(text):
+    """`"buckets=7,9,11,14,18,27,46"`, `"batch_size=64"`, or both joined by `;`."""
+    options = {}
+    for part in text.split(";"):
+        key, equals, value = part.strip().partition("=")
+        key = key.strip().replace("-", "_")
+        if not equals or key not in ("buckets", "batch_size") or key in options:
+            raise argparse.ArgumentTypeError(
+                f"expected 'buckets=L1,L2,...' and/or 'batch_size=N' joined by ';', got {text!r}"
+            )
+        options[key] = common.bucket_list(value) if key == "buckets" else common.positive_int(value)
+    return options
 
 
 def make_parser():
@@ -242,6 +282,9 @@ def make_parser():
     parser.add_argument("--buckets", type=common.bucket_list, default=DEFAULT_BUCKETS,
                         help="the pipeline's padded lengths, as the recipes' --buckets "
                         f"(default: {','.join(map(str, DEFAULT_BUCKETS))})")
+    parser.add_argument("--variant", type=parse_variant, action="append", default=[],
+                        help="also train (b) fed otherwise, in turn with the others, one more row per cell: "
+                        "'buckets=7,9,11,14,18,27,46', 'batch_size=64' or both joined by ';' (repeatable)")
     parser.add_argument("--seed", type=common.non_negative_int, default=0, help="weights and shuffling seed")
     parser.add_argument("--baseline-learning-rate", type=common.positive_float, default=BASELINE_LEARNING_RATE,
                         help="Adam learning rate of the baseline (default: Keras's own, 0.001)")
@@ -276,10 +319,22 @@ def main(argv=None):
           f"(mean {real_words / len(dataset.train):.1f}, longest {longest}), {len(dataset.test)} test sentences; "
           f"cells {', '.join(args.cells)}; {args.epochs} epochs each (1 warm-up)", flush=True)
 
+    setups = [PipelineSetup(args.buckets, BATCH_SIZE,
+                            "project defaults" if args.buckets == DEFAULT_BUCKETS else "buckets " + _join(args.buckets))]
+    for variant in args.variant:
+        buckets = variant.get("buckets", args.buckets)
+        batch_size = variant.get("batch_size", BATCH_SIZE)
+        label = "; ".join(
+            part for part in (
+                f"buckets {_join(buckets)}" if buckets != args.buckets else "",
+                f"batch {batch_size}" if batch_size != BATCH_SIZE else "",
+            ) if part
+        )
+        setups.append(PipelineSetup(buckets, batch_size, label or "same as the first"))
     rows = []
     for cell in args.cells:
-        rows.append(measure_cell(cell, dataset, encoder, args.epochs, args.seed, args.baseline_learning_rate,
-                                 pipeline_learning_rate, args.buckets, log=lambda line: print(line, flush=True)))
+        rows.extend(measure_cell(cell, dataset, encoder, args.epochs, args.seed, args.baseline_learning_rate,
+                                 pipeline_learning_rate, setups, log=lambda line: print(line, flush=True)))
 
     notes = [
         environment,
@@ -291,14 +346,16 @@ def main(argv=None):
         f"the longest, model.fit(x, y, sample_weight), Adam lr {args.baseline_learning_rate:g}",
         f"(b) pipeline: recipes.<cell>.build_model(depth=1, window=0) (dropout 0.3, softmax head), "
         f"common.compile_model (Adam lr {pipeline_learning_rate:g}, clipnorm 5), common.train's length-bucketed "
-        f"batches (buckets {','.join(map(str, args.buckets))})" + (" through common._fit_input's tf.data" if backend == "tensorflow" else ""),
+        f"batches, batch {BATCH_SIZE}, buckets {_join(args.buckets)}"
+        + (" (through common._fit_input's tf.data)" if backend == "tensorflow" else "")
+        + ("; other setups of (b), one row each, train in turn with the first" if len(setups) > 1 else ""),
         "words/s: real (non-padding) training words / median wall-clock epoch seconds over the epochs after "
         "the first; b/a CPU: the same ratio on the process's CPU seconds (all threads), less swayed by other "
         "jobs on a shared machine; real steps: share of the computed time steps that are real words",
         f"peak RSS: ru_maxrss of this one process after the cell's row (it only grows); "
         f"at the end {peak_memory_mib():,.0f} MiB",
     ]
-    lstm = next((row for row in rows if row["cell"] == "lstm"), None)
+    lstm = next((row for row in rows if row["cell"] == "lstm"), None)  # the first setup: the project's own
     if lstm:
         met = lstm["speedup"] >= 4 and lstm["f1_difference"] >= -0.3
         notes.append(

@@ -35,8 +35,10 @@ from data.encoders import Encoder
 from data.readers import Dataset, DatasetError, Split, write_dataset
 from data.sources import load_dataset
 from data.travel import generate_travel
+from data.vectors import read_word_vectors
 
 __all__ = [
+    "read_word_vectors",
     "DEFAULT_BASE_URL",
     "Dataset",
     "DatasetError",

@@ -125,6 +125,8 @@ def make_parser(prog, description, defaults=None):
     add("--encoding", choices=ENCODINGS, help="how words enter the network: 1-of-N with an OTHER "
         "dimension, learned word vectors, letter trigrams, or vectors and trigrams together")
     add("--embedding-dim", type=positive_int, help="size of learned word and trigram vectors")
+    add("--word-vectors", metavar="FILE", help="start the word vectors from a GloVe/word2vec text file "
+        "(its dimension must equal --embedding-dim; words it lacks start random)")
     add("--window", type=non_negative_int, help="words on each side concatenated to each word "
         "before the recurrent layers (0: each word alone)")
     add("--depth", type=positive_int, help="number of stacked recurrent layers")
@@ -145,7 +147,7 @@ def make_parser(prog, description, defaults=None):
     add("--output-dir", help="run folder (default: a new folder under runs/)")
     add("--resume", action="store_true", help="continue the unfinished run in --output-dir from its last epoch")
     add("--verbose", type=_bounded(int, 0, 2), help="Keras progress output: 0 silent, 1 progress bar, 2 a line per epoch")
-    parser.set_defaults(verbose=1, max_train=None, output_dir=None, buckets=DEFAULT_BUCKETS, **defaults)
+    parser.set_defaults(verbose=1, max_train=None, output_dir=None, word_vectors=None, buckets=DEFAULT_BUCKETS, **defaults)
     return parser
 
 
@@ -238,6 +240,23 @@ def tag_head(features, tags, head="softmax"):
         crf = CRF(len(tags), allowed_transitions=allowed, allowed_start_transitions=allowed_start, name="crf")
         return crf(features)
     raise ValueError(f"Received an invalid value for argument head, expected one of {HEADS}, got {head!r}.")
+
+
+def set_word_vectors(model, vectors):
+    """Starts the model's learned word vectors (the `word_vectors` layer) from
+    `vectors` (one row per word id); rows of zeros keep the random start."""
+    try:
+        layer = model.get_layer("word_vectors")
+    except ValueError:
+        raise UsageError("--word-vectors needs --encoding embedding or embedding+trigram") from None
+    current = keras.ops.convert_to_numpy(layer.embeddings)
+    if current.shape != vectors.shape:
+        raise UsageError(
+            f"--word-vectors: the file's vectors have {vectors.shape[1]} numbers; pass --embedding-dim {vectors.shape[1]}"
+        )
+    known = np.any(vectors != 0, axis=1)
+    current[known] = vectors[known]
+    layer.embeddings.assign(current)
 
 
 def crf_layer(model):
@@ -704,9 +723,15 @@ def _run(build_model, args, name, sentences):
         initial_epoch = state["epochs_done"]
     else:
         encoder = fit_encoder(dataset.train)
+        vectors = None
+        if args.word_vectors:
+            vectors, found = data.read_word_vectors(args.word_vectors, encoder)
+            print(f"{args.word_vectors}: vectors for {found} of {encoder.word_vocabulary_size - 2} words")
+        model = build_model(encoder, **model_options(args))
+        if vectors is not None:
+            set_word_vectors(model, vectors)
         encoder.save(run_dir / "encoder.json")
         atomic_write_text(run_dir / "config.json", json.dumps({"recipe": name, **vars(args)}, indent=2))
-        model = build_model(encoder, **model_options(args))
         compile_model(model, args.learning_rate)
     print(
         f"{name}: {len(dataset.train)} train / {len(dataset.dev)} dev / {len(dataset.test)} test sentences "
