@@ -90,7 +90,10 @@ def make_batches(encoded, batch_size, *, features=("words",), buckets=DEFAULT_BU
         fill: pad the last, smaller batch of each bucket with empty rows
             (all padding, weight 0) up to `batch_size`, so that the batch
             dimension never changes either and a compiled backend compiles
-            one function per bucket.
+            one function per bucket. `"power_of_two"` pads it only up to the
+            next power of two (at most `batch_size`): a few more shapes, but a
+            single sentence is tagged as a batch of one, not of `batch_size`.
+            False leaves it as it is.
 
     Returns:
         A list of `Batch`. Without shuffling, batches come bucket by bucket
@@ -111,15 +114,19 @@ def make_batches(encoded, batch_size, *, features=("words",), buckets=DEFAULT_BU
         if shuffle:
             members = rng.permutation(members)
         for start in range(0, len(members), batch_size):
-            rows = batch_size if fill else None
+            count = min(batch_size, len(members) - start)
+            if fill == "power_of_two":
+                rows = min(batch_size, 1 << (count - 1).bit_length())
+            else:
+                rows = batch_size if fill else count
             batches.append(_assemble(encoded, members[start : start + batch_size], bucket, features, rows))
     if shuffle:
         batches = [batches[i] for i in rng.permutation(len(batches))]
     return batches
 
 
-def _assemble(encoded, indices, length, features, rows=None):
-    count = rows or len(indices)
+def _assemble(encoded, indices, length, features, rows):
+    count = rows
     inputs = {}
     if "words" in features:
         inputs["words"] = np.zeros((count, length), dtype=np.int32)

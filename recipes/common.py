@@ -325,7 +325,9 @@ def predict_tag_ids(model, batches):
 def predict_split(model, encoder, split, batch_size=64, buckets=DEFAULT_BUCKETS):
     """Predicted tag strings for every sentence of a `data.Split`, in order."""
     features = model_input_features(model)
-    batches = make_batches(encode_split(encoder, split, with_tags=False), batch_size, features=features, buckets=buckets)
+    batches = make_batches(
+        encode_split(encoder, split, with_tags=False), batch_size, features=features, buckets=buckets, fill="power_of_two"
+    )
     ids = predict_tag_ids(model, batches)
     return [encoder.decode_tags(ids[index]) for index in range(len(split))]
 
