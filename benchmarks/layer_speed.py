@@ -41,7 +41,9 @@ import time  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from benchmarks.tables import Column, check_writable, environment_line, output_stem, peak_memory_mib, save_table  # noqa: E402
+from benchmarks.tables import (  # noqa: E402
+    Column, check_writable, environment_line, output_stem, peak_memory_mib, save_table,
+)
 from custom_layers import JordanRNN, PeepholeLSTM  # noqa: E402
 from recipes import common  # noqa: E402
 

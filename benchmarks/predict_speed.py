@@ -13,8 +13,9 @@ slots out):
   untimed pass over the same sentences; p50, p95 and mean latency. Timed
   with `Tagger.tag`'s default batch size and with `batch_size=1`;
 - for reference, the model alone (`model.predict_on_batch` over prebuilt
-  length-bucketed batches, filled with empty rows as `Tagger.tag` builds them
-  or not), which shows what the Python around it and the filler rows cost.
+  length-bucketed batches, each bucket's last batch filled with empty rows to
+  the batch size, to a power of two, or not at all), which shows what the
+  Python around it and the filler rows cost.
 
 Run it from the repository root (a run folder from `python -m recipes.lstm`):
 
@@ -40,7 +41,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import data  # noqa: E402
-from benchmarks.tables import Column, check_writable, environment_line, output_stem, peak_memory_mib, save_table  # noqa: E402
+from benchmarks.tables import (  # noqa: E402
+    Column, check_writable, environment_line, output_stem, peak_memory_mib, save_table,
+)
 from data.batching import encode_split, make_batches  # noqa: E402
 from recipes import common  # noqa: E402
 from recipes.predict import Tagger  # noqa: E402
@@ -65,9 +68,10 @@ def take_turns(jobs, repeats):
 
 
 def model_only(tagger, split, batch_size, fill):
-    """A job: `predict_on_batch` alone over prebuilt length-bucketed batches. With
-    `fill`, the batches `Tagger.tag` builds (every batch padded with empty rows
-    to `batch_size`); without, each bucket's last batch keeps only its sentences."""
+    """A job: `predict_on_batch` alone over prebuilt length-bucketed batches,
+    `fill` as `data.batching.make_batches` takes it: True pads each bucket's
+    last batch with empty rows to `batch_size`, "power_of_two" to the next power
+    of two, False not at all."""
     features = common.model_input_features(tagger.model)
     encoded = encode_split(tagger.encoder, split, with_tags=False)
     batches = make_batches(encoded, batch_size, features=features, fill=fill)
@@ -118,7 +122,8 @@ def make_parser():
     add = parser.add_argument
     add("--model-dir", required=True, help="a finished run folder (model.keras, encoder.json)")
     add("--data", required=True, help="dataset folder or built-in name whose test split is tagged")
-    add("--batch-size", type=common.positive_int, default=64, help="batch size of the batched measure (default: 64, Tagger.tag's)")
+    add("--batch-size", type=common.positive_int, default=64,
+        help="batch size of the batched measure (default: 64, Tagger.tag's)")
     add("--large-batch-size", type=common.positive_int, default=1024,
         help="batch size of the unfilled model-only measure (default: 1024, a whole bucket of most test sets)")
     add("--repeats", type=common.positive_int, default=7, help="timed batched calls (default: 7)")
@@ -164,8 +169,10 @@ def main(argv=None):
           flush=True)
 
     batched = [("batched, Tagger.tag", args.batch_size, lambda: tagger.tag(sentences, batch_size=args.batch_size))]
-    for batch_size, fill in ((args.batch_size, True), (args.batch_size, False), (args.large_batch_size, False)):
-        label = f"batched, model.predict_on_batch only, {'filled' if fill else 'unfilled'} batches"
+    fills = {True: "filled to the batch size", "power_of_two": "filled to a power of two", False: "unfilled"}
+    for batch_size, fill in ((args.batch_size, "power_of_two"), (args.batch_size, True), (args.batch_size, False),
+                             (args.large_batch_size, False)):
+        label = f"batched, model.predict_on_batch only, {fills[fill]}"
         batched.append((label, batch_size, model_only(tagger, test, batch_size, fill)))
     timings = take_turns([job for _, _, job in batched], args.repeats)
     rows = []
@@ -203,8 +210,9 @@ def main(argv=None):
         f"batched: the whole test split in one Tagger.tag call, median of {args.repeats} calls after an untimed one; "
         "mean ms is the time of one such call; the batched measures take turns, call by call",
         "model.predict_on_batch only: length-bucketed batches, prebuilt, through the model alone (no encoding "
-        "of words, decoding of tags or slot merging); filled: every batch padded with empty rows to the batch "
-        "size, as Tagger.tag builds them (data.batching.make_batches(fill=True)); unfilled: fill=False",
+        "of words, decoding of tags or slot merging); each bucket's last batch filled with empty rows to the "
+        "batch size (make_batches(fill=True)), to the next power of two (fill='power_of_two', what "
+        "common.predict_split asks for), or not at all (fill=False)",
         f"single sentence: {len(chosen)} test sentences, one Tagger.tag call each, after an untimed pass over "
         "the same sentences, the two batch sizes taking turns sentence by sentence; sentences/s is 1 / mean latency",
         f"peak RSS of the process: {peak_memory_mib():,.0f} MiB",

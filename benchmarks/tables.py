@@ -135,7 +135,8 @@ def environment_line():
 
         versions.append(f"tensorflow {tf.__version__}")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    load = f", load average {os.getloadavg()[0]:.1f} at the start" if hasattr(os, "getloadavg") else ""
     return (
         f"backend {backend} ({', '.join(versions)}), Python {platform.python_version()}, "
-        f"{cores} CPU cores available, {platform.machine()}"
+        f"{cores} CPU cores available{load}, {platform.machine()}"
     )

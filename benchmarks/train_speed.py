@@ -10,11 +10,13 @@ train side by side on the same data:
     `Embedding(mask_zero=True) -> Bidirectional(cell) -> Dense(softmax)`, every
     sentence padded to the longest with `keras.utils.pad_sequences`,
     `model.fit(x, y, batch_size=32, sample_weight=...)`, sparse categorical
-    crossentropy, Adam with its default learning rate;
+    crossentropy, Adam with its default learning rate. The cell is a copy of
+    the recurrent layer the recipe builds, so both sides run the same cell;
 (b) the project's pipeline: the recipe's own `build_model` (depth 1, 128 units,
-    window 0 so that both read the same word ids, the recipe's dropout and
-    softmax head), `common.compile_model`, and the length-bucketed batches that
-    `common.train` feeds to `model.fit`.
+    word vectors only and window 0, so that both read the same word ids; the
+    recipe's dropout and softmax head), `common.compile_model` at the recipe's
+    learning rate, and the length-bucketed batches that `common.train` feeds
+    to `model.fit`.
 
 The two are trained in turn, one epoch each, so that both see the same load on
 a shared machine. The first epoch is a warm-up (it compiles); the throughput is
@@ -47,11 +49,12 @@ import time  # noqa: E402
 import warnings  # noqa: E402
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 
 import data  # noqa: E402
-from benchmarks.tables import Column, check_writable, environment_line, output_stem, peak_memory_mib, save_table  # noqa: E402
-from custom_layers import JordanRNN, PeepholeLSTM  # noqa: E402
+from benchmarks.tables import (  # noqa: E402
+    Column, check_writable, environment_line, output_stem, peak_memory_mib, save_table,
+)
+import custom_layers  # noqa: E402, F401  (registers the custom layers, which the baseline clones)
 from data.batching import DEFAULT_BUCKETS, encode_split  # noqa: E402
 from recipes import common, scoring  # noqa: E402
 
@@ -62,28 +65,25 @@ BATCH_SIZE = 32  # sentences per batch
 BASELINE_LEARNING_RATE = 0.001  # what `optimizer="adam"` gives a first tagger
 
 
-def baseline_layer(cell, units, num_tags):
-    """The recurrent layer a first tagger would wrap in `Bidirectional`."""
-    if cell == "elman":
-        return keras.layers.SimpleRNN(units, return_sequences=True)
-    if cell == "jordan":
-        return JordanRNN(units, output_units=num_tags, return_sequences=True)
-    if cell == "lstm":
-        return keras.layers.LSTM(units, return_sequences=True)
-    if cell == "peephole_lstm":
-        return PeepholeLSTM(units, return_sequences=True)
-    if cell == "gru":
-        return keras.layers.GRU(units, return_sequences=True)
-    raise ValueError(f"unknown cell {cell!r}")
+def baseline_layer(pipeline):
+    """The recurrent layer (a) wraps in `Bidirectional`: a fresh copy, same class
+    and settings, of the one the recipe's `build_model` put in (b), so that both
+    sides run the same cell (for Jordan, the recipe's output width and activation)."""
+    for layer in pipeline.layers:
+        if isinstance(layer, keras.layers.Bidirectional):
+            config = layer.forward_layer.get_config()
+            config.pop("name", None)
+            return layer.forward_layer.__class__.from_config(config)
+    raise ValueError(f"{pipeline.name} has no Bidirectional layer")
 
 
-def build_baseline(cell, vocabulary_size, num_tags, learning_rate, units=UNITS, embedding_dim=EMBEDDING_DIM):
-    """Embedding(mask_zero=True) -> Bidirectional(cell) -> Dense(softmax), compiled."""
+def build_baseline(recurrent_layer, vocabulary_size, num_tags, learning_rate, embedding_dim=EMBEDDING_DIM):
+    """Embedding(mask_zero=True) -> Bidirectional(recurrent_layer) -> Dense(softmax), compiled."""
     words = keras.Input(shape=(None,), dtype="int32", name="words")
     x = keras.layers.Embedding(vocabulary_size, embedding_dim, mask_zero=True)(words)
-    x = keras.layers.Bidirectional(baseline_layer(cell, units, num_tags))(x)
+    x = keras.layers.Bidirectional(recurrent_layer)(x)
     tags = keras.layers.Dense(num_tags, activation="softmax")(x)
-    model = keras.Model(words, tags, name=f"baseline_{cell}")
+    model = keras.Model(words, tags, name="baseline")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy")
     return model
 
@@ -98,8 +98,15 @@ def baseline_arrays(encoder, split):
     return x, y, weights
 
 
+def recipe_learning_rate(cell):
+    """The recipe's own default learning rate (its `learning_rate` constant, else the shared default)."""
+    recipe = importlib.import_module(f"recipes.{cell}")
+    return getattr(recipe, "learning_rate", common.make_parser("recipe", None).get_default("learning_rate"))
+
+
 def build_pipeline(cell, encoder, learning_rate, units=UNITS, embedding_dim=EMBEDDING_DIM):
-    """The recipe's `build_model` with depth 1 and window 0, compiled as `common` does."""
+    """The recipe's `build_model` with depth 1, word vectors only and window 0
+    (the baseline's input), compiled as `common` does."""
     recipe = importlib.import_module(f"recipes.{cell}")
     model = recipe.build_model(encoder, depth=1, units=units, bidirectional=True, encoding="embedding",
                                embedding_dim=embedding_dim, window=0)
@@ -143,17 +150,14 @@ class PipelineSetup:
     label: str = "project defaults"
 
 
-def measure_cell(cell, dataset, encoder, epochs, seed, baseline_learning_rate, pipeline_learning_rate, setups, log):
+def measure_cell(cell, dataset, encoder, epochs, seed, baseline_learning_rate, setups, log):
     """Trains (a) and every setup of (b) for `epochs` epochs, one epoch each in
     turn; returns one table row per setup of (b), each against the same (a)."""
     train = dataset.train
     real_words = int(sum(len(words) for words in train.words))
     encoded = encode_split(encoder, train)
+    pipeline_learning_rate = recipe_learning_rate(cell)
 
-    keras.utils.set_random_seed(seed)
-    baseline = build_baseline(cell, encoder.word_vocabulary_size, encoder.num_tags, baseline_learning_rate)
-    x, y, weights = baseline_arrays(encoder, train)
-    baseline_timer = EpochTimer()
     pipelines = []
     for setup in setups:
         keras.utils.set_random_seed(seed)
@@ -161,6 +165,11 @@ def measure_cell(cell, dataset, encoder, epochs, seed, baseline_learning_rate, p
         batches = common._Batches(encoded, setup.batch_size, ("words",), seed, 0, with_weights=True,
                                   buckets=setup.buckets)
         pipelines.append((setup, model, batches, common._fit_input(batches), EpochTimer()))
+    keras.utils.set_random_seed(seed)
+    baseline = build_baseline(baseline_layer(pipelines[0][1]), encoder.word_vocabulary_size, encoder.num_tags,
+                              baseline_learning_rate)
+    x, y, weights = baseline_arrays(encoder, train)
+    baseline_timer = EpochTimer()
 
     for epoch in range(epochs):
         baseline.fit(x, y, sample_weight=weights, batch_size=BATCH_SIZE, epochs=epoch + 1, initial_epoch=epoch,
@@ -201,6 +210,7 @@ def measure_cell(cell, dataset, encoder, epochs, seed, baseline_learning_rate, p
             "baseline_real_share": real_words / x.size,
             "pipeline_real_share": real_words / sum(batch.weights.size for batch in batches.batches),
             "pipeline_batches": len(batches),
+            "pipeline_learning_rate": pipeline_learning_rate,
             "baseline_parameters": int(baseline.count_params()),
             "pipeline_parameters": int(model.count_params()),
             "epochs": epochs,
@@ -216,6 +226,7 @@ COLUMNS = [
     Column("buckets", "(b) buckets", in_markdown=False),
     Column("pipeline_batch_size", "(b) batch size", in_markdown=False),
     Column("pipeline_batches", "(b) batches/epoch", in_markdown=False),
+    Column("pipeline_learning_rate", "(b) learning rate", "{:g}"),
     Column("baseline_words_per_second", "(a) words/s", "{:,.0f}"),
     Column("pipeline_words_per_second", "(b) words/s", "{:,.0f}"),
     Column("speedup", "b/a", "{:.2f}x"),
@@ -310,7 +321,6 @@ def main(argv=None):
     if args.max_train:
         dataset.train = dataset.train.head(args.max_train)
     encoder = common.fit_encoder(dataset.train)
-    pipeline_learning_rate = common.make_parser("recipe", None).get_default("learning_rate")
     real_words = sum(len(words) for words in dataset.train.words)
     longest = max(len(words) for words in dataset.train.words)
     environment = environment_line()
@@ -319,8 +329,8 @@ def main(argv=None):
           f"(mean {real_words / len(dataset.train):.1f}, longest {longest}), {len(dataset.test)} test sentences; "
           f"cells {', '.join(args.cells)}; {args.epochs} epochs each (1 warm-up)", flush=True)
 
-    setups = [PipelineSetup(args.buckets, BATCH_SIZE,
-                            "project defaults" if args.buckets == DEFAULT_BUCKETS else "buckets " + _join(args.buckets))]
+    first_label = "project defaults" if args.buckets == DEFAULT_BUCKETS else "buckets " + _join(args.buckets)
+    setups = [PipelineSetup(args.buckets, BATCH_SIZE, first_label)]
     for variant in args.variant:
         buckets = variant.get("buckets", args.buckets)
         batch_size = variant.get("batch_size", BATCH_SIZE)
@@ -334,7 +344,7 @@ def main(argv=None):
     rows = []
     for cell in args.cells:
         rows.extend(measure_cell(cell, dataset, encoder, args.epochs, args.seed, args.baseline_learning_rate,
-                                 pipeline_learning_rate, setups, log=lambda line: print(line, flush=True)))
+                                 setups, log=lambda line: print(line, flush=True)))
 
     notes = [
         environment,
@@ -343,10 +353,11 @@ def main(argv=None):
         f"both: bidirectional, 1 layer, {UNITS} units, {EMBEDDING_DIM}-d word vectors, batch {BATCH_SIZE}, "
         f"{args.epochs} epochs, seed {args.seed}; trained in turn, one epoch each",
         f"(a) baseline: Embedding(mask_zero=True) -> Bidirectional(cell) -> Dense(softmax), pad_sequences to "
-        f"the longest, model.fit(x, y, sample_weight), Adam lr {args.baseline_learning_rate:g}",
-        f"(b) pipeline: recipes.<cell>.build_model(depth=1, window=0) (dropout 0.3, softmax head), "
-        f"common.compile_model (Adam lr {pipeline_learning_rate:g}, clipnorm 5), common.train's length-bucketed "
-        f"batches, batch {BATCH_SIZE}, buckets {_join(args.buckets)}"
+        f"the longest, model.fit(x, y, sample_weight), Adam lr {args.baseline_learning_rate:g}; the cell is a "
+        f"copy of the recipe's layer in (b)",
+        f"(b) pipeline: recipes.<cell>.build_model(depth=1, encoding='embedding', window=0) (the recipe's dropout "
+        f"and softmax head), common.compile_model (Adam at the recipe's learning rate, column '(b) learning rate', "
+        f"clipnorm 5), common.train's length-bucketed batches, batch {BATCH_SIZE}, buckets {_join(args.buckets)}"
         + (" (through common._fit_input's tf.data)" if backend == "tensorflow" else "")
         + ("; other setups of (b), one row each, train in turn with the first" if len(setups) > 1 else ""),
         "words/s: real (non-padding) training words / median wall-clock epoch seconds over the epochs after "

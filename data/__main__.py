@@ -62,11 +62,19 @@ def print_table(name: str, summary: dict) -> None:
             print(f"{split_name}: tags unseen in train: {listed}")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line: `prog: error: message (usage: ...)`, exit status 2."""
+
+    def error(self, message):
+        usage = " ".join(self.format_usage().split())
+        self.exit(2, f"{self.prog}: error: {message} ({usage})\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m data", description="Describe, write and download slot-filling datasets."
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
 
     def add_source_options(command):
         command.add_argument(

@@ -107,8 +107,12 @@ def read_text_lines(path: Path, display: str) -> list[str]:
     Raises `DatasetError` for a missing or unreadable file, bytes that are not
     UTF-8, or a file with no text.
     """
+    path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        # a pipe or a device could block or never end: only regular files are read
+        raise DatasetError(f"{display}: not a regular file")
     try:
-        raw = Path(path).read_bytes()
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise DatasetError(f"{display}: no such file") from None
     except IsADirectoryError:
@@ -407,8 +411,11 @@ def write_dataset(dataset: Dataset, directory, *, overwrite: bool = False) -> No
         for number, intent in enumerate(split.intents or [], start=1):
             if not intent or intent != "".join(intent.split()):
                 raise DatasetError(f"{split_name} sentence {number}: intent {intent!r} is empty or holds white space")
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        temporary = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
+    except OSError as error:
+        raise DatasetError(f"{directory}: cannot write there ({error.strerror or error})") from None
     try:
         for split_name, split in dataset.splits().items():
             folder = temporary / split_name

@@ -32,6 +32,8 @@ def read_word_vectors(path, encoder):
     word_ids = {word: index for index, word in enumerate(encoder.words) if index >= 2}
     rows = {}
     dimension = None
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise DatasetError(f"{path}: not a regular file")  # a pipe or a device could block or never end
     try:
         handle = open(path, encoding="utf-8")
     except OSError as error:
@@ -57,6 +59,8 @@ def read_word_vectors(path, encoder):
                     rows[index] = np.asarray(parts[1:], dtype=np.float32)
                 except ValueError:
                     raise DatasetError(f"{path} line {number}: a value is not a number") from None
+                if not np.isfinite(rows[index]).all():
+                    raise DatasetError(f"{path} line {number}: a value is not a finite number")
         except UnicodeDecodeError:
             raise DatasetError(f"{path}: not UTF-8 text") from None
     if dimension is None:

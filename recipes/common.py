@@ -22,6 +22,8 @@ import math
 import os
 import sys
 import time
+import unicodedata
+import warnings
 import weakref
 from pathlib import Path
 
@@ -93,6 +95,7 @@ positive_int = _bounded(int, low=1)
 non_negative_int = _bounded(int, low=0)
 dropout_rate = _bounded(float, low=0.0, high=1.0, high_open=True)
 positive_float = _bounded(float, low=0.0, low_open=True)
+seed_value = _bounded(int, low=0, high=2**32 - 1)  # what keras.utils.set_random_seed accepts
 
 
 def make_parser(prog, description, defaults=None):
@@ -143,7 +146,7 @@ def make_parser(prog, description, defaults=None):
     add("--buckets", type=bucket_list, help="padded sentence lengths, comma-separated: each batch holds "
         "sentences of one bucket, padded to its length (longer ones to multiples of the last)")
     add("--max-train", type=positive_int, help="use at most this many training sentences (quick trials)")
-    add("--seed", type=non_negative_int, help="seed of weights, shuffling and dropout")
+    add("--seed", type=seed_value, help="seed of weights, shuffling and dropout")
     add("--output-dir", help="run folder (default: a new folder under runs/)")
     add("--resume", action="store_true", help="continue the unfinished run in --output-dir from its last epoch")
     add("--verbose", type=_bounded(int, 0, 2), help="Keras progress output: 0 silent, 1 progress bar, 2 a line per epoch")
@@ -337,9 +340,34 @@ def model_input_features(model):
     return tuple(name for name in ("words", "trigrams") if name in names)
 
 
+def split_words(sentence, encoder):
+    """The words of a raw sentence: split on white space, and punctuation glued
+    to a word split off when the word is unknown to `encoder` but known without it.
+
+    "flights to boston?" -> ["flights", "to", "boston", "?"] when "boston" is in
+    the vocabulary and "boston?" is not; "(boston)," -> ["(", "boston", "),"].
+    Known words keep their punctuation ("u.s.", "o'clock"), and so do words that
+    stay unknown either way, so the words always put back the sentence.
+    """
+    words = []
+    for token in sentence.split():
+        core_start, core_end = 0, len(token)
+        while core_start < core_end and unicodedata.category(token[core_start]).startswith("P"):
+            core_start += 1
+        while core_end > core_start and unicodedata.category(token[core_end - 1]).startswith("P"):
+            core_end -= 1
+        core = token[core_start:core_end]
+        if (core and core != token and encoder.encode_words([token])[0] == encoder.OTHER
+                and encoder.encode_words([core])[0] != encoder.OTHER):
+            words.extend(part for part in (token[:core_start], core, token[core_end:]) if part)
+        else:
+            words.append(token)
+    return words
+
+
 def tag_sentences(model, encoder, sentences, batch_size=64):
-    """Tags raw sentences: one dict per sentence with `words`, `tags` and `slots`."""
-    words = [sentence.split() for sentence in sentences]
+    """Tags raw sentences: one dict per sentence with `words` (see `split_words`), `tags` and `slots`."""
+    words = [split_words(sentence, encoder) for sentence in sentences]
     results = [None] * len(words)
     nonempty = [i for i, w in enumerate(words) if w]
     split = data.Split([words[i] for i in nonempty], [["O"] * len(words[i]) for i in nonempty])
@@ -431,11 +459,13 @@ class SlotF1Monitor(keras.callbacks.Callback):
         self.train_seconds_before = state.get("train_seconds", 0.0)
         self.best_weights = None
         self.diverged = False
+        self.current_epoch = 0
         self._epoch_start = None
         self.started = time.perf_counter()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.perf_counter()
+        self.current_epoch = epoch + 1
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
@@ -462,16 +492,17 @@ class SlotF1Monitor(keras.callbacks.Callback):
             self.wait += 1
             if self.wait >= self.patience:
                 self.model.stop_training = True
-        if self.checkpoint_dir:
-            self._checkpoint(epoch + 1)
 
     def _checkpoint(self, epochs_done):
+        # The files are written under names of this epoch first; state.json,
+        # written last, commits them together (see `commit_checkpoint`), so a
+        # run killed while saving resumes from one consistent epoch.
         folder = Path(self.checkpoint_dir)
         folder.mkdir(parents=True, exist_ok=True)
         if self.best_epoch == epochs_done:
-            atomic_save_weights(self.model, folder / "best.weights.h5")
-        atomic_save_weights(self.model, folder / "last.weights.h5")
-        save_optimizer_state(self.model.optimizer, folder / "optimizer.npz")
+            atomic_save_weights(self.model, folder / _staged_name("best.weights.h5", epochs_done))
+        atomic_save_weights(self.model, folder / _staged_name("last.weights.h5", epochs_done))
+        save_optimizer_state(self.model.optimizer, folder / _staged_name("optimizer.npz", epochs_done))
         state = {
             "epochs_done": epochs_done,
             "best_f1": self.best_f1,
@@ -479,8 +510,10 @@ class SlotF1Monitor(keras.callbacks.Callback):
             "wait": self.wait,
             "stopped": bool(self.model.stop_training),
             "train_seconds": self.train_seconds_before + time.perf_counter() - self.started,
+            "seed_states": [keras.ops.convert_to_numpy(v).tolist() for v in seed_state_variables(self.model)],
         }
         atomic_write_text(folder / "state.json", json.dumps(state, indent=2))
+        commit_checkpoint(folder, epochs_done)
 
     def restore_best(self):
         if self.best_weights is not None:
@@ -489,8 +522,49 @@ class SlotF1Monitor(keras.callbacks.Callback):
             self.model.load_weights(Path(self.checkpoint_dir) / "best.weights.h5")
 
 
+class _CheckpointAfterLogs(keras.callbacks.Callback):
+    """Writes the monitor's checkpoint once the callbacks before this one
+    (history.csv) have logged the epoch: history.csv then holds every epoch
+    the checkpoint counts, and `resume_model` drops the rows of any later one."""
+
+    def __init__(self, monitor):
+        super().__init__()
+        self.monitor = monitor
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.monitor.diverged:
+            self.monitor._checkpoint(epoch + 1)
+
+
 class TrainingDiverged(RuntimeError):
     pass
+
+
+CHECKPOINT_FILES = ("best.weights.h5", "last.weights.h5", "optimizer.npz")
+
+
+def _staged_name(name, epochs_done):
+    return f"epoch-{epochs_done}.{name}"
+
+
+def commit_checkpoint(folder, epochs_done):
+    """Moves the files staged for epoch `epochs_done` (the one state.json
+    records) into place, and deletes what a run killed while saving left:
+    files staged for an epoch state.json never recorded, half-written files."""
+    folder = Path(folder)
+    for name in CHECKPOINT_FILES:
+        staged = folder / _staged_name(name, epochs_done)
+        if staged.is_file():
+            os.replace(staged, folder / name)
+    for leftover in [*folder.glob("epoch-*"), *folder.glob(".partial.*"), *folder.glob(".*.partial")]:
+        leftover.unlink()
+
+
+def seed_state_variables(model):
+    """The states of the model's random seed generators (dropout masks): not
+    among its weights, but needed for a resumed run to draw the same masks."""
+    weights = {id(variable) for variable in model.weights}
+    return [v for v in model.variables if id(v) not in weights and v.name == "seed_generator_state"]
 
 
 def train(model, encoder, dataset, args, run_dir=None, extra_callbacks=(), initial_epoch=0, state=None):
@@ -516,6 +590,8 @@ def train(model, encoder, dataset, args, run_dir=None, extra_callbacks=(), initi
         tensorboard = _tensorboard(Path(run_dir) / "logs")
         if tensorboard:
             callbacks.append(tensorboard)
+    if checkpoint_dir:
+        callbacks.append(_CheckpointAfterLogs(monitor))
     callbacks.extend(extra_callbacks)
     if state and state.get("stopped"):
         monitor.restore_best()
@@ -524,14 +600,21 @@ def train(model, encoder, dataset, args, run_dir=None, extra_callbacks=(), initi
         _fit_input(batches),
         epochs=args.epochs,
         initial_epoch=initial_epoch,
+        shuffle=False,  # `_Batches` shuffles from the seed and the epoch, so a resumed run sees the same order
         callbacks=callbacks,
         verbose=args.verbose,
     )
     monitor.restore_best()
     if monitor.diverged:
+        if monitor.best_epoch:
+            kept = f"the weights of epoch {monitor.best_epoch}, the best so far, are kept"
+            if checkpoint_dir:
+                kept += f" in {checkpoint_dir / 'best.weights.h5'}"
+        else:
+            kept = "no epoch finished, so no weights are kept"
         raise TrainingDiverged(
-            f"training stopped: the loss became NaN or infinite after epoch {monitor.best_epoch} "
-            "(try a lower --learning-rate); the best weights so far are kept"
+            f"training stopped: the loss became NaN or infinite in epoch {monitor.current_epoch} "
+            f"(try a lower --learning-rate); {kept}"
         )
     return monitor
 
@@ -554,15 +637,23 @@ def atomic_write_text(path, text):
     """Writes a file so that a reader never sees it half-written."""
     path = Path(path)
     temporary = path.with_name(f".{path.name}.partial")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def atomic_save_model(model, path):
     path = Path(path)
     temporary = path.with_name(f".partial.{path.name}")
-    model.save(temporary)
-    os.replace(temporary, path)
+    try:
+        model.save(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def inference_view(model):
@@ -575,8 +666,12 @@ def inference_view(model):
 def atomic_save_weights(model, path):
     path = Path(path)
     temporary = path.with_name(f".partial.{path.name}")
-    model.save_weights(temporary)
-    os.replace(temporary, path)
+    try:
+        model.save_weights(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def new_run_dir(recipe_name, output_dir=None, resume=False):
@@ -694,6 +789,14 @@ def run_recipe(build_model, argv, name, docstring, defaults=None, sentences=LECT
     except TrainingDiverged as error:
         print(f"python -m recipes.{name}: error: {error}", file=sys.stderr)
         raise SystemExit(1)
+    except KeyboardInterrupt:
+        run_dir = Path(args.output_dir) if args.output_dir else None
+        if run_dir and (run_dir / "checkpoint" / "state.json").is_file():
+            hint = f"continue with the same command and --resume --output-dir {run_dir}"
+        else:
+            hint = "no epoch had finished, so there is nothing to resume"
+        print(f"\npython -m recipes.{name}: interrupted; {hint}", file=sys.stderr)
+        raise SystemExit(130)
 
 
 def train_run_folder(build_model, args, name, sentences=LECTURE_SENTENCES):
@@ -707,23 +810,11 @@ def train_run_folder(build_model, args, name, sentences=LECTURE_SENTENCES):
 
 
 def _run(build_model, args, name, sentences):
-    run_dir = new_run_dir(name, args.output_dir, args.resume)
+    # What bad input can break (the data, word vectors, the model flags) is
+    # read and built before the run folder is made: a failure writes nothing.
     dataset = load_data(args)
     keras.utils.set_random_seed(args.seed)
-    initial_epoch, state = 0, None
-    if args.resume:
-        checkpoint = run_dir / "checkpoint"
-        state = json.loads((checkpoint / "state.json").read_text(encoding="utf-8"))
-        saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-        for key in MODEL_FLAGS:
-            setattr(args, key, saved[key])
-        encoder = data.Encoder.load(run_dir / "encoder.json")
-        model = build_model(encoder, **model_options(args))
-        compile_model(model, args.learning_rate)
-        model.load_weights(checkpoint / "last.weights.h5")
-        load_optimizer_state(model, checkpoint / "optimizer.npz")
-        initial_epoch = state["epochs_done"]
-    else:
+    if not args.resume:
         encoder = fit_encoder(dataset.train)
         vectors = None
         if args.word_vectors:
@@ -732,6 +823,13 @@ def _run(build_model, args, name, sentences):
         model = build_model(encoder, **model_options(args))
         if vectors is not None:
             set_word_vectors(model, vectors)
+    run_dir = new_run_dir(name, args.output_dir, args.resume)
+    args.output_dir = str(run_dir)
+    initial_epoch, state = 0, None
+    if args.resume:
+        model, encoder, state = resume_model(build_model, args, run_dir)
+        initial_epoch = state["epochs_done"]
+    else:
         encoder.save(run_dir / "encoder.json")
         atomic_write_text(run_dir / "config.json", json.dumps({"recipe": name, **vars(args)}, indent=2))
         compile_model(model, args.learning_rate)
@@ -775,6 +873,100 @@ def _run(build_model, args, name, sentences):
     return metrics
 
 
+def _first_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def read_json_object(path):
+    """A JSON object from a run folder's file, or `UsageError` naming the file (and line)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: missing") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"{path}: cannot read ({getattr(error, 'strerror', None) or _first_line(error)})") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{path} line {error.lineno}: not valid JSON ({error.msg})") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{path}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+CHECKPOINT_STATE = {"epochs_done": int, "best_f1": (int, float), "best_epoch": int, "wait": int,
+                    "stopped": bool, "train_seconds": (int, float)}
+
+
+def resume_model(build_model, args, run_dir):
+    """The model, encoder and checkpoint state of the unfinished run in
+    `run_dir`, as its last finished epoch left them. Reads the model flags of
+    `config.json` into `args`; a missing or damaged file raises `UsageError`
+    naming it."""
+    checkpoint = Path(run_dir) / "checkpoint"
+    state_path, config_path = checkpoint / "state.json", Path(run_dir) / "config.json"
+    state = read_json_object(state_path)
+    for key, kind in CHECKPOINT_STATE.items():
+        value = state.get(key)
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            raise UsageError(f"{state_path}: {key!r} is missing or of the wrong type ({value!r})")
+    if state["epochs_done"] < 1:
+        raise UsageError(f"{state_path}: 'epochs_done' must be at least 1, got {state['epochs_done']}")
+    saved = read_json_object(config_path)
+    for key in MODEL_FLAGS:
+        if key not in saved:
+            raise UsageError(f"{config_path}: {key!r} is missing")
+        setattr(args, key, saved[key])
+    commit_checkpoint(checkpoint, state["epochs_done"])
+    history = Path(run_dir) / "history.csv"
+    if history.is_file():  # rows of an epoch logged but never checkpointed go: that epoch runs again
+        lines = history.read_text(encoding="utf-8").splitlines(keepends=True)
+        if len(lines) > state["epochs_done"] + 1:
+            atomic_write_text(history, "".join(lines[: state["epochs_done"] + 1]))
+    encoder = data.Encoder.load(Path(run_dir) / "encoder.json")
+    try:
+        model = build_model(encoder, **model_options(args))
+        compile_model(model, args.learning_rate)
+        model.optimizer.build(model.trainable_variables)
+    except Exception as error:
+        raise UsageError(f"{config_path}: its model flags do not build a model ({_first_line(error)})") from None
+    for path, restore in ((checkpoint / "last.weights.h5", model.load_weights),
+                          (checkpoint / "optimizer.npz", lambda path: load_optimizer_state(model, path))):
+        if not path.is_file():
+            raise UsageError(f"{path}: missing")
+        try:
+            with warnings.catch_warnings(record=True) as caught:  # kept quiet when loading fails
+                warnings.simplefilter("always")
+                restore(path)
+        except UsageError:
+            raise
+        except ValueError as error:
+            if path.suffix == ".h5":  # a weights file of other shapes
+                raise UsageError(f"{path}: does not fit the model that config.json and encoder.json describe "
+                                 f"({_first_line(error)})") from None
+            raise UsageError(f"{path}: cannot be loaded ({_first_line(error)})") from None
+        except Exception as error:
+            raise UsageError(f"{path}: cannot be loaded ({_first_line(error)})") from None
+        for warning in caught:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    if "seed_states" not in state:  # a checkpoint written before seed states were saved
+        return model, encoder, state
+    variables = seed_state_variables(model)
+    try:
+        if not isinstance(state["seed_states"], list):
+            raise TypeError("expected a list")
+        values = [np.asarray(value, dtype="uint32") for value in state["seed_states"]]
+        if len(values) != len(variables) or any(v.shape != tuple(w.shape) for v, w in zip(values, variables)):
+            raise ValueError(f"{len(values)} seed states for {len(variables)} seed generators")
+    except (TypeError, ValueError, OverflowError) as error:
+        raise UsageError(f"{state_path}: 'seed_states' does not fit the model ({_first_line(error)})") from None
+    for variable, value in zip(variables, values):
+        variable.assign(value)
+    return model, encoder, state
+
+
 def _history_rows(path):
     with contextlib.suppress(OSError):
         with open(path, encoding="utf-8") as handle:
@@ -786,9 +978,13 @@ def save_optimizer_state(optimizer, path):
     """Saves the optimizer's variables (step count, Adam moments) as a NumPy archive."""
     path = Path(path)
     temporary = path.with_name(f".partial.{path.name}")
-    with open(temporary, "wb") as handle:
-        np.savez(handle, *[keras.ops.convert_to_numpy(v) for v in optimizer.variables])
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "wb") as handle:
+            np.savez(handle, *[keras.ops.convert_to_numpy(v) for v in optimizer.variables])
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def load_optimizer_state(model, path):

@@ -10,6 +10,11 @@ Each sentence gives one line of JSON:
     {"words": ["leave", "taipei", ...], "tags": ["O", "B-fromloc.city_name", ...],
      "slots": {"fromloc.city_name": "taipei", ...}}
 
+Sentences are split into words on white space; a punctuation mark glued to a
+word ("taipei?", "(boston),") becomes a word of its own when the word is known
+to the model only without it. `words` lists the words so split, one tag each.
+An empty line gives `{"words": [], "tags": [], "slots": {}}`.
+
 From Python, load once and tag many:
 
     tagger = Tagger.load("runs/lstm-...")
@@ -19,6 +24,7 @@ From Python, load once and tag many:
 import argparse
 import json
 import sys
+import zipfile
 from pathlib import Path
 
 import keras
@@ -51,21 +57,61 @@ class Tagger:
             if not path.is_file():
                 raise common.UsageError(f"{path}: missing (is {model_dir} a finished run folder?)")
         encoder = data.Encoder.load(encoder_path)
+        if not zipfile.is_zipfile(model_path):
+            raise common.UsageError(f"{model_path}: not a .keras file (not a zip archive)")
         try:
             model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
         except Exception as error:  # a corrupted or foreign file: report it on one line
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise common.UsageError(f"{model_path}: cannot be loaded ({reason})") from error
+        check_encoder_fits(model, encoder, encoder_path)
         return cls(model, encoder)
 
     def tag(self, sentences, batch_size=64):
-        """Tags raw sentences (strings, words separated by spaces).
+        """Tags raw sentences (strings; words split as `common.split_words` does).
 
         Returns one dict per sentence: `words`, `tags` (one per word) and
         `slots` (BIO spans merged: `{"toloc.city_name": "new york"}`; a slot
         that occurs twice maps to a list).
         """
         return common.tag_sentences(self.model, self.encoder, list(sentences), batch_size)
+
+
+def check_encoder_fits(model, encoder, encoder_path):
+    """Raises `common.UsageError` when the encoder's vocabularies and tags are
+    not the sizes the model was built for (an altered or mismatched encoder.json)."""
+    sizes = {"tags": (encoder.num_tags, model.output.shape[-1])}
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Embedding):
+            sizes["words"] = (encoder.word_vocabulary_size, layer.input_dim)
+        elif isinstance(layer, custom_layers.OneHot):
+            sizes["words"] = (encoder.word_vocabulary_size, layer.num_tokens)
+        elif isinstance(layer, custom_layers.TrigramEmbedding):
+            sizes["trigrams"] = (encoder.trigram_vocabulary_size, layer.num_trigrams)
+    inputs = model.input if isinstance(model.input, dict) else {}
+    if "trigrams" in inputs:
+        sizes["max_trigrams"] = (encoder.max_trigrams, inputs["trigrams"].shape[-1])
+    for name, (found, expected) in sizes.items():
+        if found != expected:
+            raise common.UsageError(
+                f"{encoder_path}: {found} {name} but the model was built for {expected} "
+                "(the file was altered or belongs to another run)"
+            )
+
+
+def read_sentences(lines, where):
+    """Sentences from byte lines, or `common.UsageError` naming the line that is
+    not UTF-8 (`where` is formatted with its number: "standard input line {}")."""
+    sentences = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            sentences.append(line.decode("utf-8").rstrip("\r\n"))
+        except UnicodeDecodeError as error:
+            byte, column = line[error.start], error.start + 1
+            raise common.UsageError(
+                f"{where.format(number)}: bytes that are not UTF-8 (0x{byte:02x} at column {column})"
+            ) from None
+    return sentences
 
 
 def main(argv=None):
@@ -79,7 +125,17 @@ def main(argv=None):
     except (common.UsageError, data.DatasetError) as error:
         print(f"python -m recipes.predict: error: {error}", file=sys.stderr)
         raise SystemExit(2)
-    sentences = args.sentences if args.sentences else [line.rstrip("\r\n") for line in sys.stdin]
+    try:
+        if args.sentences:
+            # Arguments that are not UTF-8 reach Python as lone surrogates.
+            sentences = read_sentences(
+                [s.encode("utf-8", "surrogateescape") for s in args.sentences], "sentence {}"
+            )
+        else:
+            sentences = read_sentences(sys.stdin.buffer, "standard input line {}")
+    except (common.UsageError, UnicodeEncodeError) as error:
+        print(f"python -m recipes.predict: error: {error}", file=sys.stderr)
+        raise SystemExit(2)
     for result in tagger.tag(sentences, args.batch_size):
         print(json.dumps(result, ensure_ascii=False))
 

@@ -213,7 +213,7 @@ def make_parser():
     training.add_argument("--max-train", type=common.positive_int, default=None,
                           help="trials use at most this many training sentences (quick trials); the best "
                           "configuration is retrained on all of them (default: all)")
-    training.add_argument("--seed", type=common.non_negative_int, default=0,
+    training.add_argument("--seed", type=common.seed_value, default=0,
                           help="seed of the search, the weights, shuffling and dropout (default: %(default)s)")
     training.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                           help="0: one line per trial; 1: keras-tuner's tables and progress bars; "
@@ -501,6 +501,8 @@ def prepare_project(args, role):
     if path.is_file():
         try:
             saved = json.loads(path.read_text(encoding="utf-8"))["flags"]
+            if not isinstance(saved, dict):
+                raise TypeError("flags is not an object")
         except (ValueError, KeyError, TypeError):
             raise common.UsageError(f"{path}: unreadable; use --overwrite or another --project-name")
         changed = [name for name in SEARCH_FLAGS if saved.get(name, "(not recorded)") != current[name]]

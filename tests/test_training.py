@@ -65,8 +65,9 @@ def test_padding_never_reaches_the_loss(tiny, head):
     model = lstm.build_model(encoder, depth=1, units=8, embedding_dim=8, dropout=0.0, head=head)
     common.compile_model(model)
     encoded = encode_split(encoder, dataset.train.head(8))
-    short = make_batches(encoded, 8, buckets=(32,))[0]
-    long = make_batches(encoded, 8, buckets=(64,))[0]
+    features = common.model_input_features(model)
+    short = make_batches(encoded, 8, features=features, buckets=(32,))[0]
+    long = make_batches(encoded, 8, features=features, buckets=(64,))[0]
     loss_short = model.evaluate(short.inputs, short.tags, sample_weight=short.weights if head == "softmax" else None, verbose=0)
     loss_long = model.evaluate(long.inputs, long.tags, sample_weight=long.weights if head == "softmax" else None, verbose=0)
     assert np.isfinite(loss_short) and loss_short > 0
