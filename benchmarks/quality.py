@@ -15,6 +15,7 @@ parallel runs then slow each other and their times stop being comparable).
 
 import argparse
 import concurrent.futures
+import importlib
 import json
 import os
 import statistics
@@ -26,7 +27,44 @@ from pathlib import Path
 import pandas as pd
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
 RECIPES = ("elman", "jordan", "lstm", "peephole_lstm", "gru", "feedforward")
+# config.json keys that do not change what a run computes.
+RUN_ONLY_KEYS = {"recipe", "data", "output_dir", "verbose", "resume"}
+
+
+class StaleRun(Exception):
+    """A finished run folder whose settings differ from the ones asked for."""
+
+
+def expected_config(name, seed, args):
+    """The settings `python -m recipes.<name>` would train with, as its config.json records them."""
+    from recipes import common
+
+    module = importlib.import_module(f"recipes.{name}")
+    parser = common.make_parser(f"python -m recipes.{name}", "", module.DEFAULTS)
+    flags = vars(parser.parse_args(["--data", args.data, "--seed", str(seed), *args.extra]))
+    return json.loads(json.dumps(flags))
+
+
+def check_reused_run(run_dir, name, seed, args):
+    """A finished run is reused only if it trained the configuration asked for
+    now: same dataset, same settings (recipe defaults included)."""
+    try:
+        saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise StaleRun(f"{run_dir / 'config.json'}: cannot read the run's settings ({error})") from None
+    if not isinstance(saved, dict):
+        raise StaleRun(f"{run_dir / 'config.json'}: expected a JSON object")
+    wanted = expected_config(name, seed, args)
+    differ = sorted(key for key in (set(saved) | set(wanted)) - RUN_ONLY_KEYS if saved.get(key) != wanted.get(key))
+    if Path(str(saved.get("data"))).name != Path(args.data).name:
+        differ.insert(0, "data")
+    if differ:
+        details = ", ".join(f"{key} {saved.get(key)!r} (now {wanted.get(key)!r})" for key in differ)
+        raise StaleRun(f"{run_dir} holds a finished run with other settings: {details}; "
+                       "remove it or choose another --runs-dir or --label")
 
 
 def parse_args(argv):
@@ -55,7 +93,10 @@ def train_one(name, seed, args):
     suffix = f"-{args.label}" if args.label else ""
     run_dir = Path(args.runs_dir) / f"{name}{suffix}-seed{seed}"
     metrics_path = run_dir / "metrics.json"
-    if not metrics_path.is_file():
+    reused = metrics_path.is_file()
+    if reused:
+        check_reused_run(run_dir, name, seed, args)
+    else:
         command = [sys.executable, "-m", f"recipes.{name}", "--data", args.data, "--seed", str(seed),
                    "--output-dir", str(run_dir), "--verbose", "0", *args.extra]
         log = Path(args.runs_dir) / f"{name}{suffix}-seed{seed}.log"
@@ -64,7 +105,7 @@ def train_one(name, seed, args):
             completed = subprocess.run(command, cwd=REPO_ROOT, stdout=handle, stderr=subprocess.STDOUT)
         if completed.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed with code {completed.returncode}; see {log}")
-    return name, seed, json.loads(metrics_path.read_text(encoding="utf-8"))
+    return name, seed, json.loads(metrics_path.read_text(encoding="utf-8")), reused
 
 
 def markdown(frame):
@@ -79,18 +120,26 @@ def main(argv=None):
     started = time.perf_counter()
     jobs = [(name, seed) for name in args.recipes for seed in range(args.seeds)]
     results = []
+    reused_count = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         futures = [pool.submit(train_one, name, seed, args) for name, seed in jobs]
         for future in concurrent.futures.as_completed(futures):
-            name, seed, metrics = future.result()
+            try:
+                name, seed, metrics, reused = future.result()
+            except StaleRun as error:
+                print(f"quality.py: error: {error}", file=sys.stderr)
+                for pending in futures:
+                    pending.cancel()
+                raise SystemExit(2)
             print(f"{name} seed {seed}: test F1 {100 * metrics['test']['f1']:.2f} "
                   f"(dev {100 * metrics['dev']['f1']:.2f}, {metrics['epochs']} epochs, "
                   f"{metrics['train_seconds']:.0f} s)", flush=True)
             results.append((name, seed, metrics))
+            reused_count += reused
 
     rows = []
     for name in args.recipes:
-        runs = [metrics for recipe, _, metrics in results if recipe == name]
+        runs = [metrics for recipe, _, metrics in sorted(results, key=lambda r: r[1]) if recipe == name]
         test = [100 * m["test"]["f1"] for m in runs]
         dev = [100 * m["dev"]["f1"] for m in runs]
         rows.append({
@@ -105,6 +154,7 @@ def main(argv=None):
             "train_seconds_mean": round(statistics.mean(m["train_seconds"] for m in runs), 1),
             "parameters": runs[0]["parameters"],
             "backend": runs[0]["backend"],
+            "devices": " ".join(m.get("device", "?") for m in runs),
         })
     table = pd.DataFrame(rows)
     output = Path(args.output)
@@ -113,7 +163,9 @@ def main(argv=None):
     command = "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
     output.with_suffix(".md").write_text(
         f"Command: `{command}`\n\nData: {args.data}; {os.cpu_count()} CPU cores visible; "
-        f"wall time {time.perf_counter() - started:.0f} s with {args.jobs} job(s) at once.\n\n" + markdown(table),
+        f"wall time {time.perf_counter() - started:.0f} s with {args.jobs} job(s) at once; "
+        f"{len(results) - reused_count} run(s) trained now, {reused_count} finished run folder(s) in "
+        f"{args.runs_dir} reused after checking their settings.\n\n" + markdown(table),
         encoding="utf-8",
     )
     print(markdown(table))

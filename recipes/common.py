@@ -96,6 +96,12 @@ non_negative_int = _bounded(int, low=0)
 dropout_rate = _bounded(float, low=0.0, high=1.0, high_open=True)
 positive_float = _bounded(float, low=0.0, low_open=True)
 seed_value = _bounded(int, low=0, high=2**32 - 1)  # what keras.utils.set_random_seed accepts
+# Model and batch sizes: far beyond anything slot filling needs, low enough that a typo
+# (`--units 1000000`) is refused at once instead of exhausting memory minutes later.
+layer_count = _bounded(int, low=1, high=64)
+layer_width = _bounded(int, low=1, high=16384)
+window_size = _bounded(int, low=0, high=32)
+batch_size = _bounded(int, low=1, high=65536)
 
 
 def make_parser(prog, description, defaults=None):
@@ -127,13 +133,13 @@ def make_parser(prog, description, defaults=None):
         "a folder with train/dev/test seq.in+seq.out, or a CoNLL, CSV or TSV file")
     add("--encoding", choices=ENCODINGS, help="how words enter the network: 1-of-N with an OTHER "
         "dimension, learned word vectors, letter trigrams, or vectors and trigrams together")
-    add("--embedding-dim", type=positive_int, help="size of learned word and trigram vectors")
+    add("--embedding-dim", type=layer_width, help="size of learned word and trigram vectors")
     add("--word-vectors", metavar="FILE", help="start the word vectors from a GloVe/word2vec text file "
         "(its dimension must equal --embedding-dim; words it lacks start random)")
-    add("--window", type=non_negative_int, help="words on each side concatenated to each word "
+    add("--window", type=window_size, help="words on each side concatenated to each word "
         "before the recurrent layers (0: each word alone)")
-    add("--depth", type=positive_int, help="number of stacked recurrent layers")
-    add("--units", type=positive_int, help="units per layer and direction")
+    add("--depth", type=layer_count, help="number of stacked recurrent layers")
+    add("--units", type=layer_width, help="units per layer and direction")
     add("--bidirectional", action=argparse.BooleanOptionalAction,
         help="read each sentence in both directions")
     add("--dropout", type=dropout_rate, help="dropout on word features and between layers")
@@ -142,7 +148,7 @@ def make_parser(prog, description, defaults=None):
     add("--learning-rate", type=positive_float, help="Adam learning rate (gradients clipped to norm 5)")
     add("--epochs", type=positive_int, help="most epochs to train")
     add("--patience", type=positive_int, help="stop after this many epochs without a better dev slot F1")
-    add("--batch-size", type=positive_int, help="sentences per batch")
+    add("--batch-size", type=batch_size, help="sentences per batch")
     add("--buckets", type=bucket_list, help="padded sentence lengths, comma-separated: each batch holds "
         "sentences of one bucket, padded to its length (longer ones to multiples of the last)")
     add("--max-train", type=positive_int, help="use at most this many training sentences (quick trials)")
@@ -849,6 +855,7 @@ def _run(build_model, args, name, sentences):
         "recipe": name,
         "data": dataset.name,
         "backend": keras.backend.backend(),
+        "device": compute_device(),
         "dev": summary(dev),
         "test": summary(test),
         "epochs": int(_history_rows(run_dir / "history.csv")),
@@ -871,6 +878,16 @@ def _run(build_model, args, name, sentences):
         print()
         print_tagged(tag_sentences(model, encoder, sentences))
     return metrics
+
+
+def compute_device():
+    """Where the model trained: "gpu" when the backend sees an accelerator, else "cpu"."""
+    try:
+        devices = keras.distribution.list_devices()
+    except Exception:  # a backend without the distribution API
+        return "cpu"
+    kinds = {str(device).split(":")[0].lower() for device in devices}
+    return "gpu" if kinds & {"gpu", "cuda", "tpu"} else "cpu"
 
 
 def _first_line(error):

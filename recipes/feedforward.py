@@ -26,6 +26,9 @@ units = 256  # Units per Dense layer
 window = 0  # 0: each word alone, as the lecture's feed-forward tagger sees it
 dropout = 0.3  # On word features and between layers
 
+# The flags' defaults for this recipe (the others are shared: `python -m recipes.feedforward --help`).
+DEFAULTS = {"depth": depth, "units": units, "window": window, "dropout": dropout}
+
 
 def build_model(encoder, depth=depth, units=units, bidirectional=True, encoding="embedding+trigram",
                 embedding_dim=100, window=window, dropout=dropout, head="softmax"):
@@ -43,8 +46,7 @@ def build_model(encoder, depth=depth, units=units, bidirectional=True, encoding=
 
 
 def main(argv=None):
-    defaults = {"depth": depth, "units": units, "window": window, "dropout": dropout}
-    return common.run_recipe(build_model, argv, "feedforward", __doc__, defaults)
+    return common.run_recipe(build_model, argv, "feedforward", __doc__, DEFAULTS)
 
 
 if __name__ == "__main__":

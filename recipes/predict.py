@@ -118,7 +118,7 @@ def main(argv=None):
     parser = common.Parser(prog="python -m recipes.predict", description=common.describe(__doc__))
     parser.add_argument("--model-dir", required=True, help="a run folder written by a recipe")
     parser.add_argument("sentences", nargs="*", help="sentences to tag; none: read one per line from standard input")
-    parser.add_argument("--batch-size", type=common.positive_int, default=64, help="sentences per batch")
+    parser.add_argument("--batch-size", type=common.batch_size, default=64, help="sentences per batch")
     args = parser.parse_args(argv)
     try:
         tagger = Tagger.load(args.model_dir)

@@ -167,14 +167,14 @@ def make_parser():
     space = parser.add_argument_group("search space (each range is inclusive; equal ends fix the value)")
     space.add_argument("--cells", type=name_list("cell", tuple(CELLS)), default=",".join(cells),
                        help="recurrent cells to try, comma-separated (default: %(default)s)")
-    space.add_argument("--min-depth", type=common.positive_int, default=min_depth,
+    space.add_argument("--min-depth", type=common.layer_count, default=min_depth,
                        help="fewest stacked recurrent layers (default: %(default)s)")
-    space.add_argument("--max-depth", type=common.positive_int, default=max_depth,
+    space.add_argument("--max-depth", type=common.layer_count, default=max_depth,
                        help="most stacked recurrent layers (default: %(default)s)")
-    space.add_argument("--min-units", type=common.positive_int, default=min_units,
+    space.add_argument("--min-units", type=common.layer_width, default=min_units,
                        help="narrowest layer, in units per direction; widths double from here up to "
                        "--max-units (default: %(default)s)")
-    space.add_argument("--max-units", type=common.positive_int, default=max_units,
+    space.add_argument("--max-units", type=common.layer_width, default=max_units,
                        help="widest layer (default: %(default)s)")
     space.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=None,
                        help="fix the reading direction (default: try both)")
@@ -190,9 +190,9 @@ def make_parser():
                        help="tag heads to try, comma-separated (default: %(default)s)")
     space.add_argument("--encoding", choices=common.ENCODINGS, default="embedding+trigram",
                        help="how words enter every network, fixed (default: %(default)s)")
-    space.add_argument("--embedding-dim", type=common.positive_int, default=100,
+    space.add_argument("--embedding-dim", type=common.layer_width, default=100,
                        help="size of learned word and trigram vectors, fixed (default: %(default)s)")
-    space.add_argument("--window", type=common.non_negative_int, default=1,
+    space.add_argument("--window", type=common.window_size, default=1,
                        help="words on each side concatenated to each word, fixed (default: %(default)s)")
 
     training = parser.add_argument_group("data and training of each trial")
@@ -205,7 +205,7 @@ def make_parser():
     training.add_argument("--patience", type=common.positive_int, default=5,
                           help="stop a trial after this many epochs without a better dev slot F1 "
                           "(default: %(default)s)")
-    training.add_argument("--batch-size", type=common.positive_int, default=32,
+    training.add_argument("--batch-size", type=common.batch_size, default=32,
                           help="sentences per batch (default: %(default)s)")
     training.add_argument("--buckets", type=common.bucket_list, default=",".join(map(str, DEFAULT_BUCKETS)),
                           help="padded sentence lengths, comma-separated (fewer: fewer shapes to compile; "

@@ -2,6 +2,7 @@
 and tagging from the saved folder."""
 
 import importlib
+import inspect
 import json
 import subprocess
 import sys
@@ -90,6 +91,29 @@ def test_predict_round_trip_from_a_saved_run(tiny_dir, tmp_path):
     assert set(result) == {"words", "tags", "slots"}
 
 
+# The settings that README's ATIS table measured (benchmarks/results/quality_atis.md).
+MEASURED = {
+    "elman": dict(depth=1, units=128, dropout=0.3, learning_rate=0.0015, head="crf", window=1),
+    "jordan": dict(depth=1, units=128, dropout=0.3, learning_rate=0.0015, head="crf", window=1),
+    "lstm": dict(depth=1, units=256, dropout=0.5, learning_rate=0.004, head="softmax", window=1),
+    "peephole_lstm": dict(depth=1, units=256, dropout=0.45, learning_rate=0.004, head="softmax", window=1),
+    "gru": dict(depth=1, units=256, dropout=0.45, learning_rate=0.004, head="softmax", window=1),
+    "feedforward": dict(depth=2, units=256, dropout=0.3, learning_rate=0.005, head="softmax", window=0),
+}
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_defaults_are_the_measured_settings_and_build_model_agrees(name):
+    module = importlib.import_module(f"recipes.{name}")
+    args = common.make_parser(name, "", module.DEFAULTS).parse_args([])
+    expected = {"bidirectional": True, "encoding": "embedding+trigram", "embedding_dim": 100, "batch_size": 32,
+                "epochs": 30, "patience": 5, **MEASURED[name]}
+    assert {key: getattr(args, key) for key in expected} == expected
+    # Copying build_model into other code gives the model the command line trains.
+    parameters = inspect.signature(module.build_model).parameters
+    assert {key: parameters[key].default for key in common.MODEL_FLAGS} == common.model_options(args)
+
+
 @pytest.mark.parametrize("name", RECIPES)
 def test_help_explains_every_flag(name, capsys):
     module = importlib.import_module(f"recipes.{name}")
@@ -113,6 +137,11 @@ def test_help_explains_every_flag(name, capsys):
         (["--encoding", "bytes"], "--encoding"),
         (["--epochs", "nan"], "--epochs"),
         (["--head", "tree"], "--head"),
+        (["--units", "1000000"], "--units: expected a value in [1, 16384], got '1000000'"),
+        (["--embedding-dim", "99999"], "--embedding-dim"),
+        (["--depth", "500"], "--depth"),
+        (["--window", "100"], "--window"),
+        (["--batch-size", "10000000"], "--batch-size"),
     ],
 )
 def test_bad_flag_values_exit_2_with_one_line(flags, named, capsys):

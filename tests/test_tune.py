@@ -82,7 +82,7 @@ def test_help_describes_the_search_flags(capsys):
     [
         (["--cells", "lstm,transformer"], "--cells: unknown cell 'transformer'"),
         (["--heads", "viterbi"], "--heads: unknown head 'viterbi'"),
-        (["--max-depth", "0"], "--max-depth: expected a value in [1, inf], got '0'"),
+        (["--max-depth", "0"], "--max-depth: expected a value in [1, 64], got '0'"),
         (["--min-units", "64", "--max-units", "32"], "--min-units 64 is above --max-units 32"),
         (["--max-dropout", "1.5"], "--max-dropout: expected a value in [0.0, 1.0), got '1.5'"),
         (["--tuner", "grid"], "--tuner: invalid choice: 'grid'"),
