@@ -24,7 +24,7 @@ from recipes import common
 depth = 1  # Try 1 to 4: deeper stacks combine longer patterns (on ATIS one wide layer beat two of 128)
 units = 256  # Units per direction and layer
 bidirectional = True  # Read each sentence both ways, so every word sees its right context too
-dropout = 0.45  # On word features and after each layer
+dropout = 0.5  # On word features and after each layer (ATIS dev F1 97.74 against 97.63 at 0.45, same machine)
 learning_rate = 0.004  # Adam; the LSTM's search found this shape best (README, Results)
 
 # The flags' defaults for this recipe (the others are shared: `python -m recipes.peephole_lstm --help`).

@@ -96,7 +96,7 @@ MEASURED = {
     "elman": dict(depth=1, units=128, dropout=0.3, learning_rate=0.0015, head="crf", window=1),
     "jordan": dict(depth=1, units=128, dropout=0.3, learning_rate=0.0015, head="crf", window=1),
     "lstm": dict(depth=1, units=256, dropout=0.5, learning_rate=0.004, head="softmax", window=1),
-    "peephole_lstm": dict(depth=1, units=256, dropout=0.45, learning_rate=0.004, head="softmax", window=1),
+    "peephole_lstm": dict(depth=1, units=256, dropout=0.5, learning_rate=0.004, head="softmax", window=1),
     "gru": dict(depth=1, units=256, dropout=0.45, learning_rate=0.004, head="softmax", window=1),
     "feedforward": dict(depth=2, units=256, dropout=0.3, learning_rate=0.005, head="softmax", window=0),
 }
