@@ -24,11 +24,12 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks.tables import Column, save_table  # noqa: E402
+
 RECIPES = ("elman", "jordan", "lstm", "peephole_lstm", "gru", "feedforward")
 # config.json keys that do not change what a run computes.
 RUN_ONLY_KEYS = {"recipe", "data", "output_dir", "verbose", "resume"}
@@ -108,11 +109,20 @@ def train_one(name, seed, args):
     return name, seed, json.loads(metrics_path.read_text(encoding="utf-8")), reused
 
 
-def markdown(frame):
-    header = "| " + " | ".join(frame.columns) + " |"
-    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
-    rows = ["| " + " | ".join(str(value) for value in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([header, rule, *rows]) + "\n"
+COLUMNS = [
+    Column("recipe", "recipe", align_right=False),
+    Column("config", "config", align_right=False),
+    Column("seeds", "seeds"),
+    Column("test_f1_mean", "test F1 mean", "{:.2f}"),
+    Column("test_f1_std", "std", "{:.2f}"),
+    Column("test_f1_runs", "test F1 per seed", align_right=False),
+    Column("dev_f1_mean", "dev F1 mean", "{:.2f}"),
+    Column("epochs_mean", "epochs", "{:.1f}"),
+    Column("train_seconds_mean", "train s", "{:.1f}"),
+    Column("parameters", "parameters", "{:,}"),
+    Column("backend", "backend", align_right=False),
+    Column("devices", "devices", align_right=False),
+]
 
 
 def main(argv=None):
@@ -156,20 +166,17 @@ def main(argv=None):
             "backend": runs[0]["backend"],
             "devices": " ".join(m.get("device", "?") for m in runs),
         })
-    table = pd.DataFrame(rows)
+    command = "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    notes = [
+        f"command: `{command}`",
+        f"data: {args.data}; {os.cpu_count()} CPU cores visible; wall time "
+        f"{time.perf_counter() - started:.0f} s with {args.jobs} job(s) at once",
+        f"{len(results) - reused_count} run(s) trained now, {reused_count} finished run folder(s) in "
+        f"{args.runs_dir} reused after checking their settings; devices: where each run trained, in seed order",
+    ]
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(output.with_suffix(".csv"), index=False)
-    command = "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    output.with_suffix(".md").write_text(
-        f"Command: `{command}`\n\nData: {args.data}; {os.cpu_count()} CPU cores visible; "
-        f"wall time {time.perf_counter() - started:.0f} s with {args.jobs} job(s) at once; "
-        f"{len(results) - reused_count} run(s) trained now, {reused_count} finished run folder(s) in "
-        f"{args.runs_dir} reused after checking their settings.\n\n" + markdown(table),
-        encoding="utf-8",
-    )
-    print(markdown(table))
-
+    print(save_table(output, "Test slot F1 over seeds", COLUMNS, rows, notes))
 
 if __name__ == "__main__":
     main()
