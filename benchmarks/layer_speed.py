@@ -1,4 +1,5 @@
 """
+
 Title: Layer speed: the custom recurrent layers against Keras's own
 Description: Median time of a training step (forward and backward) and of a forward pass, per recurrent layer.
 
@@ -20,32 +21,29 @@ real and the rest is padding behind a `Masking` layer, as in a tagger.
 
 Run it from the repository root:
 
-    KERAS_BACKEND=jax python benchmarks/layer_speed.py
-    KERAS_BACKEND=tensorflow python benchmarks/layer_speed.py
+    KERAS_BACKEND=jax python -m benchmarks.layer_speed
+    KERAS_BACKEND=tensorflow python -m benchmarks.layer_speed
 
 It prints the table and writes `benchmarks/results/layer_speed_<backend>.csv` and `.md`.
 """
 
-import os
+import statistics
 import sys
-from pathlib import Path
+import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+import keras
+import numpy as np
 
-import statistics  # noqa: E402
-import time  # noqa: E402
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-from benchmarks.tables import (  # noqa: E402
-    Column, check_writable, environment_line, output_stem, peak_memory_mib, save_table,
+from benchmarks.tables import (
+    Column,
+    check_writable,
+    environment_line,
+    output_stem,
+    peak_memory_mib,
+    save_table,
 )
-from custom_layers import JordanRNN, PeepholeLSTM  # noqa: E402
-from recipes import common  # noqa: E402
+from custom_layers import JordanRNN, PeepholeLSTM
+from recipes.machinery import flags
 
 # Layers timed, and (layer, reference, most its train step may cost relative to the reference).
 LAYERS = ("lstm", "peephole_lstm", "simple_rnn+dense", "jordan", "simple_rnn", "gru")
@@ -165,22 +163,22 @@ def parse_layers(text):
 
 
 def make_parser():
-    parser = common.Parser(
-        prog="python benchmarks/layer_speed.py",
+    parser = flags.Parser(
+        prog="python -m benchmarks.layer_speed",
         description="Median train-step and forward time of PeepholeLSTM vs LSTM and JordanRNN vs SimpleRNN+Dense "
         "on fixed data. The backend is KERAS_BACKEND's.",
     )
     add = parser.add_argument
     add("--layers", type=parse_layers, default=list(LAYERS), help=f"comma-separated, among {','.join(LAYERS)}")
-    add("--batch-size", type=common.positive_int, default=32, help="sequences per batch (default: 32)")
-    add("--steps", type=common.positive_int, default=20, help="time steps per sequence (default: 20)")
-    add("--features", type=common.positive_int, default=100, help="input features per step (default: 100)")
-    add("--units", type=common.positive_int, default=128, help="units of every layer (default: 128)")
-    add("--repeats", type=common._bounded(int, low=3), default=40, help="timed steps per model (default: 40)")
-    add("--warmup", type=common.positive_int, default=3, help="untimed steps per model first (default: 3)")
+    add("--batch-size", type=flags.positive_int, default=32, help="sequences per batch (default: 32)")
+    add("--steps", type=flags.positive_int, default=20, help="time steps per sequence (default: 20)")
+    add("--features", type=flags.positive_int, default=100, help="input features per step (default: 100)")
+    add("--units", type=flags.positive_int, default=128, help="units of every layer (default: 128)")
+    add("--repeats", type=flags._bounded(int, low=3), default=40, help="timed steps per model (default: 40)")
+    add("--warmup", type=flags.positive_int, default=3, help="untimed steps per model first (default: 3)")
     add("--masked", choices=("both", "yes", "no"), default="both",
         help="time with a padding mask, without, or both (default: both)")
-    add("--seed", type=common.non_negative_int, default=0, help="weights and data seed")
+    add("--seed", type=flags.non_negative_int, default=0, help="weights and data seed")
     add("--output", default=None,
         help="path stem of the .csv and .md results (default: benchmarks/results/layer_speed_<backend>)")
     return parser
@@ -192,7 +190,7 @@ def main(argv=None):
     stem = output_stem(args.output, f"layer_speed_{backend}")
     problem = check_writable(stem)
     if problem:
-        print(f"python benchmarks/layer_speed.py: error: {problem}", file=sys.stderr)
+        print(f"python -m benchmarks.layer_speed: error: {problem}", file=sys.stderr)
         raise SystemExit(2)
     environment = environment_line()
     print(environment, flush=True)

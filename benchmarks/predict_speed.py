@@ -19,34 +19,31 @@ slots out):
 
 Run it from the repository root (a run folder from `python -m recipes.lstm`):
 
-    KERAS_BACKEND=jax python benchmarks/predict_speed.py --model-dir runs/lstm-... --data ../shared/datasets/atis
+    KERAS_BACKEND=jax python -m benchmarks.predict_speed --model-dir runs/lstm-... --data ../shared/datasets/atis
 
 It prints the table and writes `benchmarks/results/predict_speed_<backend>.csv` and `.md`.
 """
 
-import os
+import inspect
+import statistics
 import sys
-from pathlib import Path
+import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+import keras
+import numpy as np
 
-import inspect  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-import data  # noqa: E402
-from benchmarks.tables import (  # noqa: E402
-    Column, check_writable, environment_line, output_stem, peak_memory_mib, save_table,
+import data
+from benchmarks.tables import (
+    Column,
+    check_writable,
+    environment_line,
+    output_stem,
+    peak_memory_mib,
+    save_table,
 )
-from data.batching import encode_split, make_batches  # noqa: E402
-from recipes import common  # noqa: E402
-from recipes.predict import Tagger  # noqa: E402
+from data.batching import encode_split, make_batches
+from recipes.machinery import errors, flags, model_parts
+from recipes.predict import Tagger
 
 BATCHED_TARGET = 5000  # sentences per second, batched
 LATENCY_TARGET_MS = 15  # single-sentence p50
@@ -72,7 +69,7 @@ def model_only(tagger, split, batch_size, fill):
     `fill` as `data.batching.make_batches` takes it: True pads each bucket's
     last batch with empty rows to `batch_size`, "power_of_two" to the next power
     of two, False not at all."""
-    features = common.model_input_features(tagger.model)
+    features = model_parts.model_input_features(tagger.model)
     encoded = encode_split(tagger.encoder, split, with_tags=False)
     batches = make_batches(encoded, batch_size, features=features, fill=fill)
 
@@ -114,29 +111,29 @@ COLUMNS = [
 
 
 def make_parser():
-    parser = common.Parser(
-        prog="python benchmarks/predict_speed.py",
+    parser = flags.Parser(
+        prog="python -m benchmarks.predict_speed",
         description="Batched tagging throughput and single-sentence latency of a run folder through "
         "recipes.predict.Tagger.tag. The backend is KERAS_BACKEND's.",
     )
     add = parser.add_argument
     add("--model-dir", required=True, help="a finished run folder (model.keras, encoder.json)")
     add("--data", required=True, help="dataset folder or built-in name whose test split is tagged")
-    add("--batch-size", type=common.positive_int, default=64,
+    add("--batch-size", type=flags.positive_int, default=64,
         help="batch size of the batched measure (default: 64, Tagger.tag's)")
-    add("--large-batch-size", type=common.positive_int, default=1024,
+    add("--large-batch-size", type=flags.positive_int, default=1024,
         help="batch size of the unfilled model-only measure (default: 1024, a whole bucket of most test sets)")
-    add("--repeats", type=common.positive_int, default=7, help="timed batched calls (default: 7)")
-    add("--sentences", type=common._bounded(int, low=20), default=200,
+    add("--repeats", type=flags.positive_int, default=7, help="timed batched calls (default: 7)")
+    add("--sentences", type=flags._bounded(int, low=20), default=200,
         help="test sentences timed one at a time (default: 200)")
-    add("--seed", type=common.non_negative_int, default=0, help="which test sentences are timed one at a time")
+    add("--seed", type=flags.non_negative_int, default=0, help="which test sentences are timed one at a time")
     add("--output", default=None,
         help="path stem of the .csv and .md results (default: benchmarks/results/predict_speed_<backend>)")
     return parser
 
 
 def fail(message):
-    print(f"python benchmarks/predict_speed.py: error: {message}", file=sys.stderr)
+    print(f"python -m benchmarks.predict_speed: error: {message}", file=sys.stderr)
     raise SystemExit(2)
 
 
@@ -154,7 +151,7 @@ def main(argv=None):
     started = time.perf_counter()
     try:
         tagger = Tagger.load(args.model_dir)
-    except common.UsageError as error:
+    except errors.UsageError as error:
         fail(str(error))
     except data.DatasetError as error:
         fail(f"--model-dir {args.model_dir}: {error}")
@@ -212,7 +209,7 @@ def main(argv=None):
         "model.predict_on_batch only: length-bucketed batches, prebuilt, through the model alone (no encoding "
         "of words, decoding of tags or slot merging); each bucket's last batch filled with empty rows to the "
         "batch size (make_batches(fill=True)), to the next power of two (fill='power_of_two', what "
-        "common.predict_split asks for), or not at all (fill=False)",
+        "tagging.predict_split asks for), or not at all (fill=False)",
         f"single sentence: {len(chosen)} test sentences, one Tagger.tag call each, after an untimed pass over "
         "the same sentences, the two batch sizes taking turns sentence by sentence; sentences/s is 1 / mean latency",
         f"peak RSS of the process: {peak_memory_mib():,.0f} MiB",

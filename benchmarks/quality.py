@@ -5,8 +5,8 @@ once per seed as `python -m recipes.<name> --seed S`, reads each run folder's
 `metrics.json`, and writes the mean and standard deviation of the test F1,
 with training time and epochs, to `<output>.csv` and `<output>.md`:
 
-    python benchmarks/quality.py --data ../shared/datasets/atis --seeds 3
-    python benchmarks/quality.py --data atis --recipes lstm,gru --seeds 3 -- --head crf
+    python -m benchmarks.quality --data ../shared/datasets/atis --seeds 3
+    python -m benchmarks.quality --data atis --recipes lstm,gru --seeds 3 -- --head crf
 
 Flags after `--` go to every recipe. `--jobs N` runs N trainings at once
 (each trains on its own; on a two-core laptop keep the default of 1, since
@@ -24,11 +24,9 @@ import sys
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+from benchmarks.tables import Column, save_table
 
-from benchmarks.tables import Column, save_table  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 RECIPES = ("elman", "jordan", "lstm", "peephole_lstm", "gru", "feedforward")
 # config.json keys that do not change what a run computes.
@@ -41,12 +39,12 @@ class StaleRun(Exception):
 
 def expected_config(name, seed, args):
     """The settings `python -m recipes.<name>` would train with, as its config.json records them."""
-    from recipes import common
+    from recipes.machinery import flags, settings
 
     module = importlib.import_module(f"recipes.{name}")
-    parser = common.make_parser(f"python -m recipes.{name}", "", module.DEFAULTS)
-    flags = vars(parser.parse_args(["--data", args.data, "--seed", str(seed), *args.extra]))
-    return json.loads(json.dumps(flags))
+    parsed = flags.parse_settings(["--data", args.data, "--seed", str(seed), *args.extra],
+                                  f"python -m recipes.{name}", "", module.DEFAULTS)
+    return json.loads(json.dumps(settings.as_config(parsed)))
 
 
 def check_reused_run(run_dir, name, seed, args):
@@ -166,7 +164,7 @@ def main(argv=None):
             "backend": runs[0]["backend"],
             "devices": " ".join(m.get("device", "?") for m in runs),
         })
-    command = "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m benchmarks.quality " + " ".join(argv if argv is not None else sys.argv[1:])
     notes = [
         f"command: `{command}`",
         f"data: {args.data}; {os.cpu_count()} CPU cores visible; wall time "

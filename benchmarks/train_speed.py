@@ -14,49 +14,47 @@ train side by side on the same data:
     the recurrent layer the recipe builds, so both sides run the same cell;
 (b) the project's pipeline: the recipe's own `build_model` (depth 1, 128 units,
     word vectors only and window 0, so that both read the same word ids; the
-    recipe's dropout and softmax head), `common.compile_model` at the recipe's
-    learning rate, and the length-bucketed batches that `common.train` feeds
+    recipe's dropout and softmax head), `model_parts.compile_model` at the recipe's
+    learning rate, and the length-bucketed batches that `training.train` feeds
     to `model.fit`.
 
 The two are trained in turn, one epoch each, so that both see the same load on
 a shared machine. The first epoch is a warm-up (it compiles); the throughput is
 the real words of the training split divided by the median time of the other
 epochs. After the last epoch both tag the test split through
-`common.predict_split` and are scored with `recipes.scoring.score`.
+`tagging.predict_split` and are scored with `recipes.scoring.score`.
 
 Run it from the repository root:
 
-    KERAS_BACKEND=jax python benchmarks/train_speed.py --data ../shared/datasets/atis
-    KERAS_BACKEND=tensorflow python benchmarks/train_speed.py --data ../shared/datasets/atis --cells lstm,gru
+    KERAS_BACKEND=jax python -m benchmarks.train_speed --data ../shared/datasets/atis
+    KERAS_BACKEND=tensorflow python -m benchmarks.train_speed --data ../shared/datasets/atis --cells lstm,gru
 
 It prints the table and writes `benchmarks/results/train_speed_<backend>.csv` and `.md`.
 """
 
-import os
+import argparse
+import dataclasses
+import importlib
+import statistics
 import sys
-from pathlib import Path
+import time
+import warnings
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+import keras
 
-import argparse  # noqa: E402
-import dataclasses  # noqa: E402
-import importlib  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-
-import keras  # noqa: E402
-
-import data  # noqa: E402
-from benchmarks.tables import (  # noqa: E402
-    Column, check_writable, environment_line, output_stem, peak_memory_mib, save_table,
+import custom_layers  # noqa: F401  (registers the custom layers, which the baseline clones)
+import data
+from benchmarks.tables import (
+    Column,
+    check_writable,
+    environment_line,
+    output_stem,
+    peak_memory_mib,
+    save_table,
 )
-import custom_layers  # noqa: E402, F401  (registers the custom layers, which the baseline clones)
-from data.batching import DEFAULT_BUCKETS, encode_split  # noqa: E402
-from recipes import common, scoring  # noqa: E402
+from data.batching import DEFAULT_BUCKETS, encode_split
+from recipes import scoring
+from recipes.machinery import flags, model_parts, recipe, settings, tagging, training
 
 CELLS = ("elman", "jordan", "lstm", "peephole_lstm", "gru")
 UNITS = 128  # units per direction
@@ -101,16 +99,16 @@ def baseline_arrays(encoder, split):
 def recipe_learning_rate(cell):
     """The recipe's own default learning rate (its `learning_rate` constant, else the shared default)."""
     recipe = importlib.import_module(f"recipes.{cell}")
-    return getattr(recipe, "learning_rate", common.make_parser("recipe", None).get_default("learning_rate"))
+    return getattr(recipe, "learning_rate", settings.SHARED.learning_rate)
 
 
 def build_pipeline(cell, encoder, learning_rate, units=UNITS, embedding_dim=EMBEDDING_DIM):
     """The recipe's `build_model` with depth 1, word vectors only and window 0
-    (the baseline's input), compiled as `common` does."""
+    (the baseline's input), compiled as the recipes compile theirs (`model_parts.compile_model`)."""
     recipe = importlib.import_module(f"recipes.{cell}")
     model = recipe.build_model(encoder, depth=1, units=units, bidirectional=True, encoding="embedding",
                                embedding_dim=embedding_dim, window=0)
-    return common.compile_model(model, learning_rate)
+    return model_parts.compile_model(model, learning_rate)
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -137,7 +135,7 @@ def test_f1(model, encoder, test_split):
     with warnings.catch_warnings():
         # The baseline takes a bare array; predict_split hands it {"words": ...}, which Keras maps by name.
         warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match", category=UserWarning)
-        predicted = common.predict_split(model, encoder, test_split)
+        predicted = tagging.predict_split(model, encoder, test_split)
     return scoring.score(test_split.tags, predicted)["f1"]
 
 
@@ -162,9 +160,9 @@ def measure_cell(cell, dataset, encoder, epochs, seed, baseline_learning_rate, s
     for setup in setups:
         keras.utils.set_random_seed(seed)
         model = build_pipeline(cell, encoder, pipeline_learning_rate)
-        batches = common._Batches(encoded, setup.batch_size, ("words",), seed, 0, with_weights=True,
+        batches = training.TrainingBatches(encoded, setup.batch_size, ("words",), seed, 0, with_weights=True,
                                   buckets=setup.buckets)
-        pipelines.append((setup, model, batches, common._fit_input(batches), EpochTimer()))
+        pipelines.append((setup, model, batches, training.fit_input(batches), EpochTimer()))
     keras.utils.set_random_seed(seed)
     baseline = build_baseline(baseline_layer(pipelines[0][1]), encoder.word_vocabulary_size, encoder.num_tags,
                               baseline_learning_rate)
@@ -273,31 +271,31 @@ def parse_variant(text):
             raise argparse.ArgumentTypeError(
                 f"expected 'buckets=L1,L2,...' and/or 'batch_size=N' joined by ';', got {text!r}"
             )
-        options[key] = common.bucket_list(value) if key == "buckets" else common.positive_int(value)
+        options[key] = flags.bucket_list(value) if key == "buckets" else flags.positive_int(value)
     return options
 
 
 def make_parser():
-    parser = common.Parser(
-        prog="python benchmarks/train_speed.py",
+    parser = flags.Parser(
+        prog="python -m benchmarks.train_speed",
         description="Real words trained per second and test slot F1: a padded baseline against the project's "
         "bucketed pipeline, for every cell. The backend is KERAS_BACKEND's.",
     )
     parser.add_argument("--data", required=True, help="dataset folder (train/dev/test) or built-in name")
     parser.add_argument("--cells", type=parse_cells, default=list(CELLS),
                         help=f"comma-separated cells among {','.join(CELLS)} (default: all)")
-    parser.add_argument("--epochs", type=common._bounded(int, low=2), default=4,
+    parser.add_argument("--epochs", type=flags._bounded(int, low=2), default=4,
                         help="epochs per model: one warm-up, the median of the others is timed (default: 4)")
-    parser.add_argument("--max-train", type=common.positive_int, default=None,
+    parser.add_argument("--max-train", type=flags.positive_int, default=None,
                         help="use at most this many training sentences (quick trials)")
-    parser.add_argument("--buckets", type=common.bucket_list, default=DEFAULT_BUCKETS,
+    parser.add_argument("--buckets", type=flags.bucket_list, default=DEFAULT_BUCKETS,
                         help="the pipeline's padded lengths, as the recipes' --buckets "
                         f"(default: {','.join(map(str, DEFAULT_BUCKETS))})")
     parser.add_argument("--variant", type=parse_variant, action="append", default=[],
                         help="also train (b) fed otherwise, in turn with the others, one more row per cell: "
                         "'buckets=7,9,11,14,18,27,46', 'batch_size=64' or both joined by ';' (repeatable)")
-    parser.add_argument("--seed", type=common.non_negative_int, default=0, help="weights and shuffling seed")
-    parser.add_argument("--baseline-learning-rate", type=common.positive_float, default=BASELINE_LEARNING_RATE,
+    parser.add_argument("--seed", type=flags.non_negative_int, default=0, help="weights and shuffling seed")
+    parser.add_argument("--baseline-learning-rate", type=flags.positive_float, default=BASELINE_LEARNING_RATE,
                         help="Adam learning rate of the baseline (default: Keras's own, 0.001)")
     parser.add_argument("--output", default=None,
                         help="path stem of the .csv and .md results (default: "
@@ -311,16 +309,16 @@ def main(argv=None):
     stem = output_stem(args.output, f"train_speed_{backend}")
     problem = check_writable(stem)
     if problem:
-        print(f"python benchmarks/train_speed.py: error: {problem}", file=sys.stderr)
+        print(f"python -m benchmarks.train_speed: error: {problem}", file=sys.stderr)
         raise SystemExit(2)
     try:
         dataset = data.load_dataset(args.data, seed=args.seed)
     except data.DatasetError as error:
-        print(f"python benchmarks/train_speed.py: error: --data: {error}", file=sys.stderr)
+        print(f"python -m benchmarks.train_speed: error: --data: {error}", file=sys.stderr)
         raise SystemExit(2)
     if args.max_train:
         dataset.train = dataset.train.head(args.max_train)
-    encoder = common.fit_encoder(dataset.train)
+    encoder = recipe.fit_encoder(dataset.train)
     real_words = sum(len(words) for words in dataset.train.words)
     longest = max(len(words) for words in dataset.train.words)
     environment = environment_line()
@@ -356,9 +354,9 @@ def main(argv=None):
         f"the longest, model.fit(x, y, sample_weight), Adam lr {args.baseline_learning_rate:g}; the cell is a "
         f"copy of the recipe's layer in (b)",
         f"(b) pipeline: recipes.<cell>.build_model(depth=1, encoding='embedding', window=0) (the recipe's dropout "
-        f"and softmax head), common.compile_model (Adam at the recipe's learning rate, column '(b) learning rate', "
-        f"clipnorm 5), common.train's length-bucketed batches, batch {BATCH_SIZE}, buckets {_join(args.buckets)}"
-        + (" (through common._fit_input's tf.data)" if backend == "tensorflow" else "")
+        f"and softmax head), model_parts.compile_model (Adam at the recipe's learning rate, column '(b) learning rate', "
+        f"clipnorm 5), training.train's length-bucketed batches, batch {BATCH_SIZE}, buckets {_join(args.buckets)}"
+        + (" (through training.fit_input's tf.data)" if backend == "tensorflow" else "")
         + ("; other setups of (b), one row each, train in turn with the first" if len(setups) > 1 else ""),
         "words/s: real (non-padding) training words / median wall-clock epoch seconds over the epochs after "
         "the first; b/a CPU: the same ratio on the process's CPU seconds (all threads), less swayed by other "

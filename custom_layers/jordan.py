@@ -10,8 +10,6 @@ sequence through `keras.layers.RNN`, the way `keras.layers.SimpleRNNCell`
 and `keras.layers.SimpleRNN` are built.
 """
 
-import numbers
-
 import keras
 from keras import activations
 from keras import constraints
@@ -19,29 +17,16 @@ from keras import initializers
 from keras import ops
 from keras import regularizers
 
-
-def _check_positive_integer(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, "
-            f"expected a positive integer, got {value!r}."
-        )
-
-
-def _check_rate(name, value):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not 0.0 <= value < 1.0
-    ):
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, "
-            f"expected a float in [0, 1), got {value!r}."
-        )
+from custom_layers.per_sequence_dropout import (
+    PerSequenceDropoutCell,
+    PerSequenceDropoutRNN,
+    check_positive_integer,
+    check_rate,
+)
 
 
 @keras.saving.register_keras_serializable(package="custom_layers")
-class JordanRNNCell(keras.layers.Layer):
+class JordanRNNCell(PerSequenceDropoutCell, keras.layers.Layer):
     """Cell class for the Jordan network: one time step.
 
     ```
@@ -120,6 +105,8 @@ class JordanRNNCell(keras.layers.Layer):
     (32, 5)
     """
 
+    sequence_layer = "JordanRNN"  # runs this cell over sequences, drawing its dropout masks
+
     def __init__(
         self,
         units,
@@ -147,10 +134,10 @@ class JordanRNNCell(keras.layers.Layer):
         seed=None,
         **kwargs,
     ):
-        _check_positive_integer("units", units)
-        _check_positive_integer("output_units", output_units)
-        _check_rate("dropout", dropout)
-        _check_rate("recurrent_dropout", recurrent_dropout)
+        check_positive_integer("units", units)
+        check_positive_integer("output_units", output_units)
+        check_rate("dropout", dropout)
+        check_rate("recurrent_dropout", recurrent_dropout)
         super().__init__(**kwargs)
         self.units = int(units)
         self.output_units = int(output_units)
@@ -180,8 +167,6 @@ class JordanRNNCell(keras.layers.Layer):
         self.recurrent_dropout = float(recurrent_dropout)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed=seed)
-        # Per-sequence masks, present only while JordanRNN runs its loop.
-        self._dropout_masks = None
 
         self.state_size = self.output_units
         self.output_size = self.output_units
@@ -229,59 +214,10 @@ class JordanRNNCell(keras.layers.Layer):
         else:
             self.output_bias = None
 
-    def draw_dropout_masks(self, step_input, previous_output):
-        """Draws the per-sequence dropout masks used until `clear_dropout_masks`.
-
-        `JordanRNN` calls this once before its loop, outside the loop, so that
-        the random draw (and the seed generator's update) happens once per
-        batch on every backend.
-
-        Args:
-            step_input: A tensor shaped like one step of the input,
-                `(batch, features)`.
-            previous_output: A tensor shaped like the memory `y`,
-                `(batch, output_units)`.
-        """
-        input_mask = None
-        recurrent_mask = None
-        if self.dropout > 0:
-            input_mask = keras.random.dropout(
-                ops.ones_like(step_input), rate=self.dropout, seed=self.seed_generator
-            )
-        if self.recurrent_dropout > 0:
-            recurrent_mask = keras.random.dropout(
-                ops.ones_like(previous_output),
-                rate=self.recurrent_dropout,
-                seed=self.seed_generator,
-            )
-        self._dropout_masks = (input_mask, recurrent_mask)
-
-    def clear_dropout_masks(self):
-        """Forgets the masks drawn by `draw_dropout_masks`."""
-        self._dropout_masks = None
-
-    def _apply_dropout(self, inputs, y_tm1, training):
-        if not training or (self.dropout == 0 and self.recurrent_dropout == 0):
-            return inputs, y_tm1
-        if self._dropout_masks is None:
-            raise ValueError(
-                "JordanRNNCell draws its per-sequence dropout masks in "
-                "JordanRNN. Run the cell through JordanRNN, or set "
-                "dropout=0 and recurrent_dropout=0 to run it in "
-                f"keras.layers.RNN (got dropout={self.dropout}, "
-                f"recurrent_dropout={self.recurrent_dropout})."
-            )
-        input_mask, recurrent_mask = self._dropout_masks
-        if input_mask is not None:
-            inputs = inputs * input_mask
-        if recurrent_mask is not None:
-            y_tm1 = y_tm1 * recurrent_mask
-        return inputs, y_tm1
-
     def call(self, inputs, states, training=False):
         # Previous output y_{t-1}, the Jordan memory.
         y_tm1 = states[0] if isinstance(states, (list, tuple)) else states
-        inputs, y_tm1 = self._apply_dropout(inputs, y_tm1, training)
+        inputs, y_tm1 = self.apply_dropout(inputs, y_tm1, training)
 
         hidden = ops.add(
             ops.matmul(inputs, self.kernel), ops.matmul(y_tm1, self.recurrent_kernel)
@@ -365,7 +301,7 @@ _CELL_ARGUMENTS = (
 
 
 @keras.saving.register_keras_serializable(package="custom_layers")
-class JordanRNN(keras.layers.RNN):
+class JordanRNN(PerSequenceDropoutRNN, keras.layers.RNN):
     """Jordan network layer (Jordan 1986): the output is fed back.
 
     For every step `t`:
@@ -540,18 +476,6 @@ class JordanRNN(keras.layers.RNN):
             **kwargs,
         )
         self.input_spec = keras.layers.InputSpec(ndim=3)
-
-    def inner_loop(self, sequences, initial_state, mask, training=False):
-        cell = self.cell
-        run_loop = super().inner_loop
-        if not training or (cell.dropout == 0 and cell.recurrent_dropout == 0):
-            return run_loop(sequences, initial_state, mask=mask, training=training)
-        # Draw the per-sequence masks here, outside the loop, once per batch.
-        cell.draw_dropout_masks(sequences[:, 0, :], initial_state[0])
-        try:
-            return run_loop(sequences, initial_state, mask=mask, training=training)
-        finally:
-            cell.clear_dropout_masks()
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         return super().call(

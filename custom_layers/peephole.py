@@ -8,8 +8,6 @@ weights, so a trained `keras.layers.LSTM` loads into a `PeepholeLSTM` as a
 warm start.
 """
 
-import numbers
-
 import keras
 from keras import activations
 from keras import constraints
@@ -17,31 +15,18 @@ from keras import initializers
 from keras import ops
 from keras import regularizers
 
+from custom_layers.per_sequence_dropout import (
+    PerSequenceDropoutCell,
+    PerSequenceDropoutRNN,
+    check_positive_integer,
+    check_rate,
+)
+
 PEEPHOLE_MODES = ("diagonal", "full")
 
 
-def _check_positive_integer(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, "
-            f"expected a positive integer, got {value!r}."
-        )
-
-
-def _check_rate(name, value):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not 0.0 <= value < 1.0
-    ):
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, "
-            f"expected a float in [0, 1), got {value!r}."
-        )
-
-
 @keras.saving.register_keras_serializable(package="custom_layers")
-class PeepholeLSTMCell(keras.layers.Layer):
+class PeepholeLSTMCell(PerSequenceDropoutCell, keras.layers.Layer):
     """Cell class for the peephole LSTM layer: one time step.
 
     With `peephole="diagonal"` (the default) the gates look at the cell
@@ -149,6 +134,8 @@ class PeepholeLSTMCell(keras.layers.Layer):
     (32, 10, 4)
     """
 
+    sequence_layer = "PeepholeLSTM"  # runs this cell over sequences, drawing its dropout masks
+
     def __init__(
         self,
         units,
@@ -174,14 +161,14 @@ class PeepholeLSTMCell(keras.layers.Layer):
         seed=None,
         **kwargs,
     ):
-        _check_positive_integer("units", units)
+        check_positive_integer("units", units)
         if peephole not in PEEPHOLE_MODES:
             raise ValueError(
                 "Received an invalid value for argument `peephole`, "
                 f"expected one of {PEEPHOLE_MODES}, got {peephole!r}."
             )
-        _check_rate("dropout", dropout)
-        _check_rate("recurrent_dropout", recurrent_dropout)
+        check_rate("dropout", dropout)
+        check_rate("recurrent_dropout", recurrent_dropout)
         super().__init__(**kwargs)
         self.units = int(units)
         self.activation = activations.get(activation)
@@ -209,8 +196,6 @@ class PeepholeLSTMCell(keras.layers.Layer):
         self.recurrent_dropout = float(recurrent_dropout)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed=seed)
-        # Per-sequence masks, present only while PeepholeLSTM runs its loop.
-        self._dropout_masks = None
 
         self.state_size = [self.units, self.units]
         self.output_size = self.units
@@ -280,58 +265,10 @@ class PeepholeLSTMCell(keras.layers.Layer):
             constraint=self.peephole_constraint,
         )
 
-    def draw_dropout_masks(self, step_input, previous_output):
-        """Draws the per-sequence dropout masks used until `clear_dropout_masks`.
-
-        `PeepholeLSTM` calls this once before its loop, outside the loop, so
-        that the random draw (and the seed generator's update) happens once
-        per batch on every backend.
-
-        Args:
-            step_input: A tensor shaped like one step of the input,
-                `(batch, features)`.
-            previous_output: A tensor shaped like `h`, `(batch, units)`.
-        """
-        input_mask = None
-        recurrent_mask = None
-        if self.dropout > 0:
-            input_mask = keras.random.dropout(
-                ops.ones_like(step_input), rate=self.dropout, seed=self.seed_generator
-            )
-        if self.recurrent_dropout > 0:
-            recurrent_mask = keras.random.dropout(
-                ops.ones_like(previous_output),
-                rate=self.recurrent_dropout,
-                seed=self.seed_generator,
-            )
-        self._dropout_masks = (input_mask, recurrent_mask)
-
-    def clear_dropout_masks(self):
-        """Forgets the masks drawn by `draw_dropout_masks`."""
-        self._dropout_masks = None
-
-    def _apply_dropout(self, inputs, h_tm1, training):
-        if not training or (self.dropout == 0 and self.recurrent_dropout == 0):
-            return inputs, h_tm1
-        if self._dropout_masks is None:
-            raise ValueError(
-                "PeepholeLSTMCell draws its per-sequence dropout masks in "
-                "PeepholeLSTM. Run the cell through PeepholeLSTM, or set "
-                "dropout=0 and recurrent_dropout=0 to run it in "
-                f"keras.layers.RNN (got dropout={self.dropout}, "
-                f"recurrent_dropout={self.recurrent_dropout})."
-            )
-        input_mask, recurrent_mask = self._dropout_masks
-        if input_mask is not None:
-            inputs = inputs * input_mask
-        if recurrent_mask is not None:
-            h_tm1 = h_tm1 * recurrent_mask
-        return inputs, h_tm1
-
     def call(self, inputs, states, training=False):
         h_tm1 = states[0]  # previous output h_{t-1}
         c_tm1 = states[1]  # previous cell state c_{t-1}
-        inputs, h_tm1 = self._apply_dropout(inputs, h_tm1, training)
+        inputs, h_tm1 = self.apply_dropout(inputs, h_tm1, training)
 
         # One fused product for the four transforms, gates in order i, f, c, o.
         z = ops.add(
@@ -422,7 +359,7 @@ _CELL_ARGUMENTS = (
 
 
 @keras.saving.register_keras_serializable(package="custom_layers")
-class PeepholeLSTM(keras.layers.RNN):
+class PeepholeLSTM(PerSequenceDropoutRNN, keras.layers.RNN):
     """Peephole LSTM layer (Gers, Schraudolph and Schmidhuber 2002).
 
     Runs `PeepholeLSTMCell` over a sequence. In the default diagonal mode,
@@ -590,18 +527,6 @@ class PeepholeLSTM(keras.layers.RNN):
             **kwargs,
         )
         self.input_spec = keras.layers.InputSpec(ndim=3)
-
-    def inner_loop(self, sequences, initial_state, mask, training=False):
-        cell = self.cell
-        run_loop = super().inner_loop
-        if not training or (cell.dropout == 0 and cell.recurrent_dropout == 0):
-            return run_loop(sequences, initial_state, mask=mask, training=training)
-        # Draw the per-sequence masks here, outside the loop, once per batch.
-        cell.draw_dropout_masks(sequences[:, 0, :], initial_state[0])
-        try:
-            return run_loop(sequences, initial_state, mask=mask, training=training)
-        finally:
-            cell.clear_dropout_masks()
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         return super().call(

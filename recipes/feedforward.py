@@ -18,7 +18,9 @@ Run it:
 
 import keras
 
-from recipes import common
+from recipes.machinery import model_parts
+from recipes.machinery.recipe import recipe_main
+from recipes.machinery.settings import SHARED
 
 # Hyperparameters: each one is also a flag (`--depth 3`); edit them here to change the defaults.
 depth = 2  # Dense layers between the word features and the tag head
@@ -30,23 +32,23 @@ dropout = 0.3  # On word features and between layers
 DEFAULTS = {"depth": depth, "units": units, "window": window, "dropout": dropout}
 
 
-def build_model(encoder, depth=depth, units=units, bidirectional=True, encoding="embedding+trigram",
-                embedding_dim=100, window=window, dropout=dropout, head="softmax"):
+def build_model(encoder, depth=depth, units=units, bidirectional=SHARED.bidirectional, encoding=SHARED.encoding,
+                embedding_dim=SHARED.embedding_dim, window=window, dropout=dropout, head=SHARED.head):
     """Word features -> [Dense] x depth -> a tag score per word; no memory anywhere.
 
     `bidirectional` is accepted so that every recipe shares one signature; a
     feed-forward layer has no direction.
     """
-    inputs, x = common.encode_inputs(encoder, encoding, embedding_dim, window, dropout)
+    inputs, x = model_parts.encode_inputs(encoder, encoding, embedding_dim, window, dropout)
     for _ in range(depth):
         x = keras.layers.Dense(units, activation="relu")(x)
         x = keras.layers.Dropout(dropout)(x)
-    outputs = common.tag_head(x, encoder.tags, head)
+    outputs = model_parts.tag_head(x, encoder.tags, head)
     return keras.Model(inputs, outputs, name="feedforward_tagger")
 
 
 def main(argv=None):
-    return common.run_recipe(build_model, argv, "feedforward", __doc__, DEFAULTS)
+    return recipe_main(build_model, argv, "feedforward", __doc__, DEFAULTS)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,9 @@ Run it:
 import keras
 
 from custom_layers import JordanRNN
-from recipes import common
+from recipes.machinery import model_parts
+from recipes.machinery.recipe import recipe_main
+from recipes.machinery.settings import SHARED
 
 # Hyperparameters: each one is also a flag (`--depth 3`); edit them here to change the defaults.
 depth = 1  # Try 1 to 4: deeper stacks combine longer patterns (on ATIS one layer with a CRF did best)
@@ -42,20 +44,20 @@ DEFAULTS = {"depth": depth, "units": units, "bidirectional": bidirectional, "dro
             "learning_rate": learning_rate, "head": head}
 
 
-def build_model(encoder, depth=depth, units=units, bidirectional=bidirectional, encoding="embedding+trigram",
-                embedding_dim=100, window=1, dropout=dropout, head=head):
+def build_model(encoder, depth=depth, units=units, bidirectional=bidirectional, encoding=SHARED.encoding,
+                embedding_dim=SHARED.embedding_dim, window=SHARED.window, dropout=dropout, head=head):
     """Word features -> [Bidirectional(JordanRNN)] x depth -> a tag score per word."""
-    inputs, x = common.encode_inputs(encoder, encoding, embedding_dim, window, dropout)
+    inputs, x = model_parts.encode_inputs(encoder, encoding, embedding_dim, window, dropout)
     for _ in range(depth):
         layer = JordanRNN(units, output_units=units, output_activation="tanh", return_sequences=True)
         x = keras.layers.Bidirectional(layer)(x) if bidirectional else layer(x)
         x = keras.layers.Dropout(dropout)(x)
-    outputs = common.tag_head(x, encoder.tags, head)
+    outputs = model_parts.tag_head(x, encoder.tags, head)
     return keras.Model(inputs, outputs, name="jordan_tagger")
 
 
 def main(argv=None):
-    return common.run_recipe(build_model, argv, "jordan", __doc__, DEFAULTS)
+    return recipe_main(build_model, argv, "jordan", __doc__, DEFAULTS)
 
 
 if __name__ == "__main__":

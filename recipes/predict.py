@@ -21,7 +21,6 @@ From Python, load once and tag many:
     tagger.tag(["leave taipei on november 2nd"])
 """
 
-import argparse
 import json
 import sys
 import zipfile
@@ -31,7 +30,10 @@ import keras
 
 import custom_layers  # noqa: F401  (registers the custom layers for loading)
 import data
-from recipes import common
+from data.command_line import Parser, exit_on_errors
+from recipes.machinery.errors import EXIT_CODES, UsageError
+from recipes.machinery.flags import batch_size, describe
+from recipes.machinery.tagging import tag_sentences
 
 
 class Tagger:
@@ -45,40 +47,40 @@ class Tagger:
     def load(cls, model_dir):
         """Loads `model.keras` (with `safe_mode=True`) and `encoder.json` from a run folder.
 
-        Raises `common.UsageError` with a one-line message naming the file
+        Raises `UsageError` with a one-line message naming the file
         when either is missing or unreadable.
         """
         folder = Path(model_dir)
         if not folder.is_dir():
-            raise common.UsageError(f"--model-dir {model_dir}: no such folder")
+            raise UsageError(f"--model-dir {model_dir}: no such folder")
         model_path = folder / "model.keras"
         encoder_path = folder / "encoder.json"
         for path in (model_path, encoder_path):
             if not path.is_file():
-                raise common.UsageError(f"{path}: missing (is {model_dir} a finished run folder?)")
+                raise UsageError(f"{path}: missing (is {model_dir} a finished run folder?)")
         encoder = data.Encoder.load(encoder_path)
         if not zipfile.is_zipfile(model_path):
-            raise common.UsageError(f"{model_path}: not a .keras file (not a zip archive)")
+            raise UsageError(f"{model_path}: not a .keras file (not a zip archive)")
         try:
             model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
         except Exception as error:  # a corrupted or foreign file: report it on one line
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise common.UsageError(f"{model_path}: cannot be loaded ({reason})") from error
+            raise UsageError(f"{model_path}: cannot be loaded ({reason})") from error
         check_encoder_fits(model, encoder, encoder_path)
         return cls(model, encoder)
 
     def tag(self, sentences, batch_size=64):
-        """Tags raw sentences (strings; words split as `common.split_words` does).
+        """Tags raw sentences (strings; words split as `recipes.machinery.tagging.split_words` does).
 
         Returns one dict per sentence: `words`, `tags` (one per word) and
         `slots` (BIO spans merged: `{"toloc.city_name": "new york"}`; a slot
         that occurs twice maps to a list).
         """
-        return common.tag_sentences(self.model, self.encoder, list(sentences), batch_size)
+        return tag_sentences(self.model, self.encoder, list(sentences), batch_size)
 
 
 def check_encoder_fits(model, encoder, encoder_path):
-    """Raises `common.UsageError` when the encoder's vocabularies and tags are
+    """Raises `UsageError` when the encoder's vocabularies and tags are
     not the sizes the model was built for (an altered or mismatched encoder.json)."""
     sizes = {"tags": (encoder.num_tags, model.output.shape[-1])}
     for layer in model.layers:
@@ -93,14 +95,14 @@ def check_encoder_fits(model, encoder, encoder_path):
         sizes["max_trigrams"] = (encoder.max_trigrams, inputs["trigrams"].shape[-1])
     for name, (found, expected) in sizes.items():
         if found != expected:
-            raise common.UsageError(
+            raise UsageError(
                 f"{encoder_path}: {found} {name} but the model was built for {expected} "
                 "(the file was altered or belongs to another run)"
             )
 
 
 def read_sentences(lines, where):
-    """Sentences from byte lines, or `common.UsageError` naming the line that is
+    """Sentences from byte lines, or `UsageError` naming the line that is
     not UTF-8 (`where` is formatted with its number: "standard input line {}")."""
     sentences = []
     for number, line in enumerate(lines, start=1):
@@ -108,34 +110,26 @@ def read_sentences(lines, where):
             sentences.append(line.decode("utf-8").rstrip("\r\n"))
         except UnicodeDecodeError as error:
             byte, column = line[error.start], error.start + 1
-            raise common.UsageError(
+            raise UsageError(
                 f"{where.format(number)}: bytes that are not UTF-8 (0x{byte:02x} at column {column})"
             ) from None
     return sentences
 
 
 def main(argv=None):
-    parser = common.Parser(prog="python -m recipes.predict", description=common.describe(__doc__))
+    prog = "python -m recipes.predict"
+    parser = Parser(prog=prog, description=describe(__doc__))
     parser.add_argument("--model-dir", required=True, help="a run folder written by a recipe")
     parser.add_argument("sentences", nargs="*", help="sentences to tag; none: read one per line from standard input")
-    parser.add_argument("--batch-size", type=common.batch_size, default=64, help="sentences per batch")
+    parser.add_argument("--batch-size", type=batch_size, default=64, help="sentences per batch")
     args = parser.parse_args(argv)
-    try:
+    with exit_on_errors(prog, {**EXIT_CODES, UnicodeEncodeError: 2}):
         tagger = Tagger.load(args.model_dir)
-    except (common.UsageError, data.DatasetError) as error:
-        print(f"python -m recipes.predict: error: {error}", file=sys.stderr)
-        raise SystemExit(2)
-    try:
         if args.sentences:
             # Arguments that are not UTF-8 reach Python as lone surrogates.
-            sentences = read_sentences(
-                [s.encode("utf-8", "surrogateescape") for s in args.sentences], "sentence {}"
-            )
+            sentences = read_sentences([s.encode("utf-8", "surrogateescape") for s in args.sentences], "sentence {}")
         else:
             sentences = read_sentences(sys.stdin.buffer, "standard input line {}")
-    except (common.UsageError, UnicodeEncodeError) as error:
-        print(f"python -m recipes.predict: error: {error}", file=sys.stderr)
-        raise SystemExit(2)
     for result in tagger.tag(sentences, args.batch_size):
         print(json.dumps(result, ensure_ascii=False))
 

@@ -6,18 +6,21 @@ tests under the other backend in a subprocess.
 """
 
 import os
-import sys
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+REPO_ROOT = Path(__file__).resolve().parent.parent  # on sys.path through pytest.ini's `pythonpath`
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
+
+import data  # noqa: E402
+from recipes import lstm  # noqa: E402
+from recipes.machinery import model_parts, recipe, run_folder  # noqa: E402
+from recipes.predict import Tagger  # noqa: E402
+from support import recipe_argv, trained_state  # noqa: E402
 
 ATIS_DIR = REPO_ROOT.parent / "shared" / "datasets" / "atis"
 
@@ -33,3 +36,52 @@ def atis_dir():
     if not (ATIS_DIR / "train" / "seq.in").is_file():
         pytest.skip("the ATIS corpus is not at ../shared/datasets/atis")
     return ATIS_DIR
+
+
+# Runs shared by the bad-input, interruption, prediction and determinism tests (tests/support.py).
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("data") / "tiny"
+    data.write_dataset(data.generate_travel(seed=1, train_size=60, dev_size=20, test_size=20), folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def straight_run(tiny_data, tmp_path_factory):
+    """Three epochs of the LSTM recipe, uninterrupted: what resumed runs must end as."""
+    folder = tmp_path_factory.mktemp("straight") / "run"
+    lstm.main(recipe_argv(tiny_data, folder, "--epochs", "3"))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def straight_state(straight_run):
+    return trained_state(straight_run)
+
+
+@pytest.fixture(scope="session")
+def tagger(straight_run):
+    return Tagger.load(straight_run)
+
+
+@pytest.fixture(scope="session")
+def untrained_run(tiny_data, tmp_path_factory):
+    """A run folder holding an untrained model with word and trigram inputs:
+    enough to test what loading checks, without training anything."""
+    folder = tmp_path_factory.mktemp("untrained") / "run"
+    folder.mkdir()
+    encoder = recipe.fit_encoder(data.load_dataset(str(tiny_data)).train)
+    encoder.save(folder / "encoder.json")
+    model = lstm.build_model(encoder, depth=1, units=8, encoding="embedding+trigram", embedding_dim=8)
+    run_folder.save_model(model_parts.inference_view(model), folder / "model.keras")
+    return folder
+
+
+@pytest.fixture
+def a_file(tmp_path):
+    """A regular file: a folder below it can never be created, even by root."""
+    path = tmp_path / "a-file"
+    path.write_text("not a folder\n")
+    return path

@@ -1,22 +1,18 @@
 """benchmarks/quality.py: the table it builds from run folders, and its refusal
 to reuse a run folder trained with other settings."""
 
-import importlib.util
+import importlib
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def quality():
-    spec = importlib.util.spec_from_file_location("quality_benchmark", REPO_ROOT / "benchmarks" / "quality.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module("benchmarks.quality")
 
 
 def finished_run(quality, runs_dir, name, seed, test_f1, dev_f1, extra=(), data="travel", **changed):

@@ -12,7 +12,7 @@ import keras
 import pytest
 
 import data
-from recipes import common
+from recipes.machinery import flags, settings, tagging
 from recipes.predict import Tagger
 
 RECIPES = ["elman", "jordan", "lstm", "peephole_lstm", "gru", "feedforward"]
@@ -74,7 +74,7 @@ def test_predict_round_trip_from_a_saved_run(tiny_dir, tmp_path):
     assert [len(r["tags"]) for r in results] == [5, 0, 9]
     # The loaded model tags exactly as the saved test predictions say.
     dataset = data.load_dataset(str(tiny_dir))
-    predicted = common.predict_split(tagger.model, tagger.encoder, dataset.test)
+    predicted = tagging.predict_split(tagger.model, tagger.encoder, dataset.test)
     saved = [
         [line.split(" ")[2] for line in block.splitlines()]
         for block in (tmp_path / "run" / "test_predictions.txt").read_text().strip().split("\n\n")
@@ -105,13 +105,13 @@ MEASURED = {
 @pytest.mark.parametrize("name", RECIPES)
 def test_defaults_are_the_measured_settings_and_build_model_agrees(name):
     module = importlib.import_module(f"recipes.{name}")
-    args = common.make_parser(name, "", module.DEFAULTS).parse_args([])
+    args = flags.parse_settings([], name, "", module.DEFAULTS)
     expected = {"bidirectional": True, "encoding": "embedding+trigram", "embedding_dim": 100, "batch_size": 32,
                 "epochs": 30, "patience": 5, **MEASURED[name]}
     assert {key: getattr(args, key) for key in expected} == expected
     # Copying build_model into other code gives the model the command line trains.
     parameters = inspect.signature(module.build_model).parameters
-    assert {key: parameters[key].default for key in common.MODEL_FLAGS} == common.model_options(args)
+    assert {key: parameters[key].default for key in settings.MODEL_FLAGS} == settings.model_options(args)
 
 
 @pytest.mark.parametrize("name", RECIPES)

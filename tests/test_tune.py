@@ -20,7 +20,8 @@ import pandas as pd
 import pytest
 
 import data
-from recipes import common, tune
+from recipes.machinery import recipe
+from recipes import tune
 from recipes.predict import Tagger
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -142,15 +143,15 @@ def test_flags_narrow_the_search_space():
 
 def test_fit_scores_the_best_epoch_and_hands_tuner_callbacks_to_training(tiny_data, monkeypatch):
     args = tune.make_parser().parse_args([*TINY, "--data", str(tiny_data)])
-    dataset = common.load_data(args)
-    hypermodel = tune.SlotFillingHyperModel(args, common.fit_encoder(dataset.train), dataset)
+    dataset = recipe.load_data(args)
+    hypermodel = tune.SlotFillingHyperModel(args, recipe.fit_encoder(dataset.train), dataset)
     seen = {}
 
     def fake_train(model, encoder, dataset, args, run_dir=None, extra_callbacks=(), initial_epoch=0, state=None):
         seen.update(callbacks=list(extra_callbacks), epochs=args.epochs, initial_epoch=initial_epoch)
         return Namespace(best_f1=0.75, best_epoch=5)
 
-    monkeypatch.setattr(tune.common, "train", fake_train)
+    monkeypatch.setattr(tune, "train", fake_train)
     hp = keras_tuner.HyperParameters()
     model = hypermodel.build(hp)
     marker = keras.callbacks.Callback()
@@ -187,7 +188,7 @@ def test_search_writes_one_row_per_trial_with_every_hyperparameter(finished_sear
 
 def test_parameter_count_is_that_of_the_recipe_model(finished_search, tiny_data):
     _, project_dir = finished_search
-    encoder = common.fit_encoder(data.load_dataset(str(tiny_data)).train)
+    encoder = recipe.fit_encoder(data.load_dataset(str(tiny_data)).train)
     for trial in tune.load_trials(project_dir):
         model = tune.build_from_values(encoder, trial["values"])
         assert trial["metrics"]["parameters"] == model.count_params()
@@ -287,6 +288,49 @@ def test_interrupted_search_resumes_without_training_finished_trials_again(tiny_
     pd.testing.assert_frame_equal(table.head(2), first)
     final_values = json.loads((project_dir / "trial_3" / "trial.json").read_text())["hyperparameters"]["values"]
     assert final_values == interrupted_values
+
+
+def test_a_truncated_oracle_json_is_restored_from_the_last_good_copy_and_the_search_resumes(
+        tiny_data, tmp_path, monkeypatch, capsys):
+    flags = [*TINY, "--data", str(tiny_data), "--directory", str(tmp_path / "tuning"), "--no-retrain"]
+    project_dir = tmp_path / "tuning" / "tiny"
+    trained = []
+    original_fit = tune.SlotFillingHyperModel.fit
+
+    def counting_fit(self, hp, model, *args, **kwargs):
+        trained.append(self.trial_id)
+        return original_fit(self, hp, model, *args, **kwargs)
+
+    monkeypatch.setattr(tune.SlotFillingHyperModel, "fit", counting_fit)
+    assert run_main([*flags, "--max-trials", "2"]) == 0
+    saved = (project_dir / "last_good" / "oracle.json").read_bytes()
+    assert saved == (project_dir / "oracle.json").read_bytes()
+    first = read_results(project_dir)
+
+    oracle = project_dir / "oracle.json"
+    oracle.write_bytes(oracle.read_bytes()[: len(saved) // 2])  # killed while keras-tuner rewrote it
+    capsys.readouterr()
+    assert run_main([*flags, "--max-trials", "3"]) == 0
+    restored = [line for line in capsys.readouterr().out.splitlines() if "restored" in line]
+    assert restored == [f"{oracle}: not valid JSON (a search stopped while writing it); restored the copy saved "
+                        "after the last finished trial"]
+    assert trained == ["0", "1", "2"]  # the finished trials did not run again
+    table = read_results(project_dir)
+    assert list(table["trial_id"]) == ["0", "1", "2"] and (table["status"] == "COMPLETED").all()
+    pd.testing.assert_frame_equal(table.head(2), first)
+
+
+def test_a_damaged_trial_file_without_a_copy_is_refused_with_one_line(tiny_data, tmp_path, capsys):
+    flags = [*TINY, "--data", str(tiny_data), "--directory", str(tmp_path / "tuning"), "--no-retrain"]
+    project_dir = tmp_path / "tuning" / "tiny"
+    assert run_main([*flags, "--max-trials", "1"]) == 0
+    shutil.rmtree(project_dir / "last_good")
+    (project_dir / "trial_0" / "trial.json").write_text('{"trial_id": "0", "hyperpa')
+    capsys.readouterr()
+    assert run_main([*flags, "--max-trials", "2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"python -m recipes.tune: error: {project_dir / 'trial_0' / 'trial.json'}: not valid JSON and no "
+                   f"copy of it in {project_dir / 'last_good'}; use --overwrite or another --project-name"]
 
 
 # ---------------------------------------------------------------------------

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 import data
-from recipes import common, lstm
+from recipes.machinery import errors, model_parts
+from recipes import lstm
 
 
 @pytest.fixture
@@ -37,11 +38,11 @@ def test_vectors_start_the_model_word_vectors(encoder, tmp_path):
     matrix, _ = data.read_word_vectors(write(tmp_path / "v.txt", "taipei 1 2 3 4\n"), encoder)
     model = lstm.build_model(encoder, depth=1, units=4, embedding_dim=4)
     before = np.array(model.get_layer("word_vectors").get_weights()[0])
-    common.set_word_vectors(model, matrix)
+    model_parts.set_word_vectors(model, matrix)
     after = model.get_layer("word_vectors").get_weights()[0]
     taipei = encoder.encode_words(["taipei"])[0]
     assert after[taipei].tolist() == [1, 2, 3, 4]
     others = [i for i in range(len(after)) if i != taipei]
     np.testing.assert_array_equal(after[others], before[others])
-    with pytest.raises(common.UsageError, match="--embedding-dim 4"):
-        common.set_word_vectors(lstm.build_model(encoder, depth=1, units=4, embedding_dim=8), matrix)
+    with pytest.raises(errors.UsageError, match="--embedding-dim 4"):
+        model_parts.set_word_vectors(lstm.build_model(encoder, depth=1, units=4, embedding_dim=8), matrix)

@@ -1,0 +1,181 @@
+"""Checkpoints after every epoch, and resuming an unfinished run from them.
+
+`RUN/checkpoint/` holds, after every finished epoch:
+
+    last.weights.h5   the weights after the epoch
+    best.weights.h5   the weights of the best dev epoch so far
+    optimizer.npz     the optimizer's variables (step count, Adam moments)
+    state.json        {"epochs_done": 3, "best_f1": 0.97, "best_epoch": 2, "wait": 1, "stopped": false,
+                       "train_seconds": 41.2, "seed_states": [...]}   (dropout's random state)
+
+An epoch's files are first written under names of that epoch
+(`epoch-3.last.weights.h5`); `state.json`, written last, commits them, and
+`commit_checkpoint` moves them into place. A run killed while saving so
+resumes from one consistent epoch, and `--resume` ends with exactly the
+weights and scores of an uninterrupted run.
+"""
+
+import dataclasses
+import json
+import warnings
+from pathlib import Path
+
+import keras
+import numpy as np
+
+import data
+from data.atomic import PARTIAL_GLOB, atomic_path, atomic_write_text, replace
+from recipes.machinery.errors import UsageError, first_line
+from recipes.machinery.model_parts import compile_model
+from recipes.machinery.run_folder import read_json_object, trim_history
+from recipes.machinery.settings import MODEL_FLAGS, model_options
+
+CHECKPOINT_FILES = ("best.weights.h5", "last.weights.h5", "optimizer.npz")
+CHECKPOINT_STATE = {"epochs_done": int, "best_f1": (int, float), "best_epoch": int, "wait": int,
+                    "stopped": bool, "train_seconds": (int, float)}
+
+
+def staged_name(name, epochs_done):
+    return f"epoch-{epochs_done}.{name}"
+
+
+def seed_state_variables(model):
+    """The states of the model's random seed generators (dropout masks): not
+    among its weights, but needed for a resumed run to draw the same masks."""
+    weights = {id(variable) for variable in model.weights}
+    return [v for v in model.variables if id(v) not in weights and v.name == "seed_generator_state"]
+
+
+def save_weights(model, path):
+    with atomic_path(path) as temporary:
+        model.save_weights(temporary)
+
+
+def save_optimizer_state(optimizer, path):
+    """Saves the optimizer's variables (step count, Adam moments) as a NumPy archive."""
+    with atomic_path(path) as temporary:
+        with open(temporary, "wb") as handle:
+            np.savez(handle, *[keras.ops.convert_to_numpy(v) for v in optimizer.variables])
+
+
+def load_optimizer_state(model, path):
+    """Restores what `save_optimizer_state` saved into a compiled `model`."""
+    model.optimizer.build(model.trainable_variables)
+    with np.load(path, allow_pickle=False) as saved:
+        values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+    if len(values) != len(model.optimizer.variables):
+        raise UsageError(f"{path}: holds {len(values)} optimizer variables, the model needs {len(model.optimizer.variables)}")
+    for variable, value in zip(model.optimizer.variables, values):
+        variable.assign(value)
+
+
+def write_checkpoint(folder, model, state, is_best):
+    """Saves the epoch `state["epochs_done"]`: weights (and the best weights when
+    `is_best`), optimizer, then `state.json` with the seed states, which commits them."""
+    folder = Path(folder)
+    epochs_done = state["epochs_done"]
+    folder.mkdir(parents=True, exist_ok=True)
+    if is_best:
+        save_weights(model, folder / staged_name("best.weights.h5", epochs_done))
+    save_weights(model, folder / staged_name("last.weights.h5", epochs_done))
+    save_optimizer_state(model.optimizer, folder / staged_name("optimizer.npz", epochs_done))
+    state = {**state, "seed_states": [keras.ops.convert_to_numpy(v).tolist() for v in seed_state_variables(model)]}
+    atomic_write_text(folder / "state.json", json.dumps(state, indent=2))
+    commit_checkpoint(folder, epochs_done)
+
+
+def commit_checkpoint(folder, epochs_done):
+    """Moves the files staged for epoch `epochs_done` (the one state.json
+    records) into place, and deletes what a run killed while saving left:
+    files staged for an epoch state.json never recorded, half-written files."""
+    folder = Path(folder)
+    for name in CHECKPOINT_FILES:
+        staged = folder / staged_name(name, epochs_done)
+        if staged.is_file():
+            replace(staged, folder / name)
+    for leftover in [*folder.glob("epoch-*"), *folder.glob(PARTIAL_GLOB)]:
+        leftover.unlink()
+
+
+def read_state(state_path):
+    """`state.json`, checked key by key; `UsageError` naming the file otherwise."""
+    state = read_json_object(state_path)
+    for key, kind in CHECKPOINT_STATE.items():
+        value = state.get(key)
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            raise UsageError(f"{state_path}: {key!r} is missing or of the wrong type ({value!r})")
+    if state["epochs_done"] < 1:
+        raise UsageError(f"{state_path}: 'epochs_done' must be at least 1, got {state['epochs_done']}")
+    return state
+
+
+def resumed_settings(settings, run_dir):
+    """`settings` with the model flags of the run's `config.json` (the command line
+    chooses data, batches and seed; the saved run, the model)."""
+    config_path = Path(run_dir) / "config.json"
+    saved = read_json_object(config_path)
+    for key in MODEL_FLAGS:
+        if key not in saved:
+            raise UsageError(f"{config_path}: {key!r} is missing")
+    return dataclasses.replace(settings, **{key: saved[key] for key in MODEL_FLAGS})
+
+
+def resume_model(build_model, settings, run_dir):
+    """The settings, model, encoder and checkpoint state of the unfinished run
+    in `run_dir`, as its last finished epoch left them; the settings take the
+    model flags of its `config.json`. A missing or damaged file raises
+    `UsageError` naming it."""
+    checkpoint = Path(run_dir) / "checkpoint"
+    state_path, config_path = checkpoint / "state.json", Path(run_dir) / "config.json"
+    state = read_state(state_path)
+    settings = resumed_settings(settings, run_dir)
+    commit_checkpoint(checkpoint, state["epochs_done"])
+    # Rows of an epoch logged but never checkpointed go: that epoch runs again.
+    trim_history(Path(run_dir) / "history.csv", state["epochs_done"])
+    encoder = data.Encoder.load(Path(run_dir) / "encoder.json")
+    try:
+        model = build_model(encoder, **model_options(settings))
+        compile_model(model, settings.learning_rate)
+        model.optimizer.build(model.trainable_variables)
+    except Exception as error:
+        raise UsageError(f"{config_path}: its model flags do not build a model ({first_line(error)})") from None
+    for path, restore in ((checkpoint / "last.weights.h5", model.load_weights),
+                          (checkpoint / "optimizer.npz", lambda path: load_optimizer_state(model, path))):
+        _restore(path, restore)
+    if "seed_states" in state:  # absent from checkpoints written before seed states were saved
+        _restore_seed_states(model, state, state_path)
+    return settings, model, encoder, state
+
+
+def _restore(path, restore):
+    if not path.is_file():
+        raise UsageError(f"{path}: missing")
+    try:
+        with warnings.catch_warnings(record=True) as caught:  # kept quiet when loading fails
+            warnings.simplefilter("always")
+            restore(path)
+    except UsageError:
+        raise
+    except ValueError as error:
+        if path.suffix == ".h5":  # a weights file of other shapes
+            raise UsageError(f"{path}: does not fit the model that config.json and encoder.json describe "
+                             f"({first_line(error)})") from None
+        raise UsageError(f"{path}: cannot be loaded ({first_line(error)})") from None
+    except Exception as error:
+        raise UsageError(f"{path}: cannot be loaded ({first_line(error)})") from None
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+
+
+def _restore_seed_states(model, state, state_path):
+    variables = seed_state_variables(model)
+    try:
+        if not isinstance(state["seed_states"], list):
+            raise TypeError("expected a list")
+        values = [np.asarray(value, dtype="uint32") for value in state["seed_states"]]
+        if len(values) != len(variables) or any(v.shape != tuple(w.shape) for v, w in zip(values, variables)):
+            raise ValueError(f"{len(values)} seed states for {len(variables)} seed generators")
+    except (TypeError, ValueError, OverflowError) as error:
+        raise UsageError(f"{state_path}: 'seed_states' does not fit the model ({first_line(error)})") from None
+    for variable, value in zip(variables, values):
+        variable.assign(value)

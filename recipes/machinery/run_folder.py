@@ -1,0 +1,149 @@
+"""The run folder: made before training, filled after it.
+
+    runs/lstm-20261126-170000/
+        config.json            the settings, written when the run starts
+        encoder.json           the fitted encoder (`data.Encoder`)
+        checkpoint/            what `--resume` continues from (`checkpoints.py`)
+        history.csv            per epoch: loss, dev slot F1, seconds
+        logs/                  TensorBoard logs
+        model.keras            the best epoch's model, uncompiled (loads with `safe_mode=True`)
+        test_predictions.txt   conlleval input: `word gold predicted`, a blank line between sentences
+        per_slot.csv           precision, recall, F1 and support of every slot on test
+        curves.png             loss and dev slot F1 by epoch
+        metrics.json           written last: a run without it is unfinished
+
+Every file is written whole or not at all (`data.atomic`).
+"""
+
+import contextlib
+import csv
+import datetime
+import json
+from pathlib import Path
+
+from data.atomic import atomic_path, atomic_write_text
+from recipes.machinery.errors import UsageError, first_line
+from recipes.machinery.settings import as_config
+
+RUN_FILES = ("model.keras", "encoder.json", "metrics.json", "history.csv", "test_predictions.txt")
+
+
+def create(recipe_name, output_dir=None, resume=False):
+    """The run folder: `--output-dir`, or a new `runs/<recipe>-<time>` folder."""
+    if output_dir is None:
+        if resume:
+            raise UsageError("--resume needs --output-dir naming the run to continue")
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        output_dir = Path("runs") / f"{recipe_name}-{stamp}"
+        suffix = 1
+        while output_dir.exists():
+            suffix += 1
+            output_dir = Path("runs") / f"{recipe_name}-{stamp}-{suffix}"
+    path = Path(output_dir)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--output-dir {output_dir}: exists and is not a folder")
+    if not resume and (path / "metrics.json").exists():
+        raise UsageError(f"--output-dir {output_dir}: already holds a finished run; choose another folder")
+    if resume and not (path / "checkpoint" / "state.json").is_file():
+        raise UsageError(f"--output-dir {output_dir}: no unfinished run to resume (checkpoint/state.json is missing)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise UsageError(f"--output-dir {output_dir}: cannot write there ({error.strerror or error})")
+    return path
+
+
+def start(run_dir, recipe_name, settings, encoder):
+    """What a run folder holds from the start: `encoder.json` and `config.json` (the settings)."""
+    encoder.save(run_dir / "encoder.json")
+    write_json(run_dir / "config.json", {"recipe": recipe_name, **as_config(settings)})
+
+
+def finish(run_dir, model, test_split, test_predictions, per_slot, metrics):
+    """What a finished run adds: the model, its test predictions, per-slot scores, the curves, and
+    `metrics.json` last (a run folder without it is unfinished)."""
+    save_model(model, run_dir / "model.keras")
+    write_predictions(run_dir / "test_predictions.txt", test_split, test_predictions)
+    per_slot.to_csv(run_dir / "per_slot.csv", index=False)
+    plot_curves(run_dir / "history.csv", run_dir / "curves.png")
+    write_json(run_dir / "metrics.json", metrics)
+
+
+def write_predictions(path, split, predicted):
+    """conlleval input: `word gold predicted` per line, a blank line between sentences."""
+    lines = []
+    for words, gold, tags in zip(split.words, split.tags, predicted):
+        lines.extend(f"{w} {g} {p}" for w, g, p in zip(words, gold, tags))
+        lines.append("")
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def plot_curves(history_csv, path):
+    """Loss and dev slot F1 by epoch, from `history.csv`, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(history_csv, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows:
+        return
+    epochs = [int(row["epoch"]) + 1 for row in rows]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
+    left.plot(epochs, [float(row["loss"]) for row in rows], marker="o")
+    left.set(xlabel="epoch", ylabel="training loss", title="Loss")
+    right.plot(epochs, [float(row["val_slot_f1"]) for row in rows], marker="o", color="tab:green")
+    right.set(xlabel="epoch", ylabel="dev slot F1", title="Dev slot F1")
+    figure.tight_layout()
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=100)
+    plt.close(figure)
+
+
+def save_model(model, path):
+    """Saves a Keras model whole or not at all."""
+    with atomic_path(path) as temporary:
+        model.save(temporary)
+
+
+def write_json(path, value):
+    atomic_write_text(path, json.dumps(value, indent=2))
+
+
+def history_rows(path):
+    """How many epochs `history.csv` logs (0 when it is absent)."""
+    with contextlib.suppress(OSError):
+        with open(path, encoding="utf-8") as handle:
+            return max(sum(1 for _ in handle) - 1, 0)
+    return 0
+
+
+def trim_history(path, epochs):
+    """Keeps the header and the first `epochs` rows of `history.csv`."""
+    path = Path(path)
+    if path.is_file():
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        if len(lines) > epochs + 1:
+            atomic_write_text(path, "".join(lines[: epochs + 1]))
+
+
+def read_json_object(path):
+    """A JSON object from a run folder's file, or `UsageError` naming the file (and line)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: missing") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"{path}: cannot read ({getattr(error, 'strerror', None) or first_line(error)})") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{path} line {error.lineno}: not valid JSON ({error.msg})") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{path}: expected a JSON object, got {type(value).__name__}")
+    return value

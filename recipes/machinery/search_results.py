@@ -1,0 +1,209 @@
+"""The results of a search: trials read back, `results.csv`, `results.md`, `search.png`, the best trial.
+
+    trials = load_trials(project_dir, tuner.oracle)   # through keras-tuner's API where the oracle is here
+    write_tables(project_dir, trials)                  # results.csv (trial order), results.md (best first)
+    plot_search(results_table(trials), cells, project_dir / "search.png")
+
+A process that has the oracle (a single-process search, the chief) reads the
+trials through keras-tuner's public API (`oracle.trials`); one that has only
+a client of it (a worker) or none (the process that launched a distributed
+search) reads the trial files keras-tuner writes in the search folder.
+"""
+
+import json
+import math
+import time
+from pathlib import Path
+
+import keras_tuner
+import numpy as np
+import pandas as pd
+
+from data.atomic import atomic_path, atomic_write_text
+from recipes.machinery.tables import Column, markdown_table
+
+# Hyperparameters in the order the columns of results.csv show them.
+HYPERPARAMETERS = (
+    "cell", "depth", "units", "bidirectional", "dropout", "learning_rate",
+    "head", "encoding", "embedding_dim", "window",
+)
+# What each trial reports besides its score (mean over --executions-per-trial).
+TRIAL_METRICS = ("best_epoch", "epochs", "parameters", "train_seconds")
+
+
+def _trial_sort_key(trial_id):
+    return (0, int(trial_id), "") if str(trial_id).isdigit() else (1, 0, str(trial_id))
+
+
+def _last_line(message):
+    message = (message or "").strip()
+    return message.splitlines()[-1] if message else ""
+
+
+def load_trials(project_dir, oracle=None):
+    """Every trial of a search, from `oracle` when it is keras-tuner's own
+    `Oracle`, else from the search folder's `trial_*/trial.json`.
+
+    Returns dicts with `trial_id`, `values` (hyperparameters), `score`
+    (val_slot_f1 or None), `metrics` (the last value of each reported metric),
+    `status` and `error` (the last line of a failure's message), in trial order.
+    """
+    if isinstance(oracle, keras_tuner.Oracle):
+        return trials_from_oracle(oracle)
+    trials = []
+    for path in Path(project_dir).glob("trial_*/trial.json"):
+        state = None
+        for _ in range(5):  # the oracle may be rewriting the file this very moment
+            try:
+                state = json.loads(path.read_text(encoding="utf-8"))
+                break
+            except (OSError, ValueError):
+                time.sleep(0.1)
+        if not isinstance(state, dict) or "trial_id" not in state:
+            continue
+        metrics = {}
+        for name, history in ((state.get("metrics") or {}).get("metrics") or {}).items():
+            observations = history.get("observations") or []
+            if observations and observations[-1].get("value"):
+                metrics[name] = observations[-1]["value"][-1]
+        trials.append({
+            "trial_id": str(state["trial_id"]),
+            "values": (state.get("hyperparameters") or {}).get("values") or {},
+            "score": state.get("score"),
+            "metrics": metrics,
+            "status": state.get("status"),
+            "error": _last_line(state.get("message")),
+        })
+    return sorted(trials, key=lambda trial: _trial_sort_key(trial["trial_id"]))
+
+
+def trials_from_oracle(oracle):
+    """The trials of a `keras_tuner.Oracle`, as `load_trials` returns them."""
+    trials = []
+    for trial in oracle.trials.values():
+        tracker = trial.metrics
+        metrics = {name: tracker.get_last_value(name) for name in tracker.metrics}
+        trials.append({
+            "trial_id": str(trial.trial_id),
+            "values": dict(trial.hyperparameters.values),
+            "score": trial.score,
+            "metrics": {name: value for name, value in metrics.items() if value is not None},
+            "status": trial.status,
+            "error": _last_line(trial.message),
+        })
+    return sorted(trials, key=lambda trial: _trial_sort_key(trial["trial_id"]))
+
+
+def results_table(trials):
+    """One row per trial: `trial_id`, every hyperparameter, `val_slot_f1`,
+    `best_epoch`, `epochs`, `parameters`, `train_seconds`, `status`, `error`."""
+    extra = sorted({name for trial in trials for name in trial["values"]} - set(HYPERPARAMETERS))
+    columns = ["trial_id", *HYPERPARAMETERS, *extra, "val_slot_f1", *TRIAL_METRICS, "status", "error"]
+    rows = []
+    for trial in trials:
+        completed = trial["status"] == "COMPLETED"
+        row = {"trial_id": trial["trial_id"], **trial["values"]}
+        row["val_slot_f1"] = trial["score"] if completed else None
+        row.update({name: trial["metrics"].get(name) if completed else None for name in TRIAL_METRICS})
+        row["status"], row["error"] = trial["status"], trial["error"]
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=columns)
+    for name in ("depth", "units", "embedding_dim", "window", "best_epoch", "epochs", "parameters"):
+        numbers = pd.to_numeric(table[name], errors="coerce")
+        if numbers.dropna().apply(lambda number: float(number).is_integer()).all():
+            table[name] = numbers.round().astype("Int64")
+    return table
+
+
+def ranked(table):
+    """Completed trials first, best dev slot F1 first, then by trial order."""
+    order = sorted(range(len(table)), key=lambda i: (
+        pd.isna(table["val_slot_f1"].iloc[i]),
+        -(table["val_slot_f1"].iloc[i] if pd.notna(table["val_slot_f1"].iloc[i]) else 0.0),
+        _trial_sort_key(table["trial_id"].iloc[i]),
+    ))
+    return table.iloc[order]
+
+
+def _cell_format(name):
+    if name == "val_slot_f1":
+        return "{:.4f}".format
+    if name == "parameters":
+        return lambda value: f"{int(value):,}"
+    return lambda value: f"{value:.4g}" if isinstance(value, (float, np.floating)) else str(value)
+
+
+def results_markdown(table):
+    """`table` (a DataFrame) as a Markdown table; missing values stay empty."""
+    numeric = {name for name in table.columns if pd.api.types.is_numeric_dtype(table[name])
+               and not pd.api.types.is_bool_dtype(table[name])}
+    columns = [Column(name, name, _cell_format(name), align_right=name in numeric) for name in table.columns]
+    rows = [{name: (None if not isinstance(value, str) and pd.isna(value) else value) for name, value in row.items()}
+            for row in table.to_dict("records")]
+    return markdown_table(columns, rows)
+
+
+def write_tables(project_dir, trials, best_run=None):
+    """Writes `results.csv` (trial order) and `results.md` (best first)."""
+    project_dir = Path(project_dir)
+    table = results_table(trials)
+    atomic_write_text(project_dir / "results.csv", table.to_csv(index=False))
+    counts = table["status"].value_counts()
+    summary = ", ".join(f"{counts[status]} {status.lower()}" for status in counts.index) or "none yet"
+    lines = [
+        f"# Search {project_dir.name}",
+        "",
+        f"Objective: dev slot F1 (`val_slot_f1`, conlleval), maximised. Trials: {len(table)} ({summary}).",
+    ]
+    if best_run:
+        lines.append(f"Best configuration retrained: `{best_run['run_dir']}` "
+                     f"(dev slot F1 {best_run['dev_f1']:.4f}, test slot F1 {best_run['test_f1']:.4f}).")
+    shown = ranked(table)
+    if not shown["error"].astype(bool).any():
+        shown = shown.drop(columns="error")
+    lines += ["", results_markdown(shown), ""]
+    atomic_write_text(project_dir / "results.md", "\n".join(lines))
+    return table
+
+
+def plot_search(table, cells, path):
+    """Dev slot F1 against layer width, coloured by depth, one panel per cell
+    (circles: both directions, triangles: one). Returns the panel titles."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    done = table[table["status"] == "COMPLETED"]
+    depths = sorted(int(depth) for depth in done["depth"].dropna().unique())
+    colours = {depth: plt.get_cmap("viridis")(i / max(len(depths) - 1, 1)) for i, depth in enumerate(depths)}
+    figure, axes = plt.subplots(1, len(cells), figsize=(3.3 * len(cells) + 0.7, 3.6), sharey=True, squeeze=False)
+    for axis, cell in zip(axes[0], cells):
+        rows = done[done["cell"] == cell]
+        for (depth, both), group in rows.groupby(["depth", "bidirectional"], sort=True):
+            axis.scatter(group["units"].astype(float), group["val_slot_f1"].astype(float),
+                         color=colours[int(depth)], marker="o" if both else "^", s=36,
+                         label=f"depth {int(depth)}, {'both directions' if both else 'one direction'}")
+        axis.set_xscale("log", base=2)
+        axis.set(title=cell, xlabel="units per layer and direction")
+        if len(rows):
+            axis.legend(fontsize=7, loc="lower right")
+        else:
+            axis.text(0.5, 0.5, "no finished trial", transform=axis.transAxes, ha="center", va="center")
+    axes[0][0].set_ylabel("dev slot F1")
+    figure.tight_layout()
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=100)
+    plt.close(figure)
+    return [axis.get_title() for axis in axes[0]]
+
+
+def best_trial(trials, oracle=None):
+    """The completed trial with the highest dev slot F1 (the earliest on a tie), or None;
+    ranked by `oracle.get_best_trials` when the oracle is keras-tuner's own."""
+    completed = {t["trial_id"]: t for t in trials if t["status"] == "COMPLETED" and t["score"] is not None
+                 and math.isfinite(t["score"])}
+    if isinstance(oracle, keras_tuner.Oracle):
+        ranked_ids = [str(trial.trial_id) for trial in oracle.get_best_trials(len(oracle.trials))]
+        return next((completed[trial_id] for trial_id in ranked_ids if trial_id in completed), None)
+    return max(completed.values(), key=lambda t: t["score"], default=None)

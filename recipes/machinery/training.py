@@ -1,0 +1,231 @@
+"""Training: fit on length-bucketed batches, score dev slot F1 after every epoch, stop early.
+
+    monitor = train(model, encoder, dataset, settings, run_dir)
+    monitor.best_f1, monitor.best_epoch      # the model now holds that epoch's weights
+
+`train` is the one place where `model.fit` runs. After every epoch
+`SlotF1Monitor` tags the dev split, scores it with conlleval semantics
+(`logs["val_slot_f1"]`), keeps the best weights and stops after `patience`
+epochs without a better score, or at once on a NaN loss; then a checkpoint
+(`checkpoints.py`) is written, which `--resume` continues from.
+"""
+
+import math
+import time
+from pathlib import Path
+
+import keras
+
+from data.batching import DEFAULT_BUCKETS, encode_split, make_batches
+from recipes import scoring
+from recipes.machinery.checkpoints import write_checkpoint
+from recipes.machinery.errors import TrainingDiverged
+from recipes.machinery.model_parts import crf_layer, model_input_features
+from recipes.machinery.tagging import predict_tag_ids
+
+
+class TrainingBatches(keras.utils.PyDataset):
+    """Length-bucketed training batches, reshuffled every epoch from the seed."""
+
+    def __init__(self, encoded, batch_size, features, seed, epoch=0, with_weights=True, buckets=DEFAULT_BUCKETS):
+        super().__init__()
+        self.encoded, self.batch_size, self.features, self.buckets = encoded, batch_size, features, buckets
+        self.seed, self.epoch, self.with_weights = seed, epoch, with_weights
+        self._shuffle()
+
+    def _shuffle(self):
+        self.batches = make_batches(
+            self.encoded, self.batch_size, features=self.features, buckets=self.buckets,
+            shuffle=True, seed=self.seed * 100_003 + self.epoch,
+        )
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __getitem__(self, index):
+        batch = self.batches[index]
+        if self.with_weights:
+            return batch.inputs, batch.tags, batch.weights
+        return batch.inputs, batch.tags
+
+    def on_epoch_end(self):
+        self.epoch += 1
+        self._shuffle()
+
+
+def fit_input(batches):
+    """What `model.fit` reads: the PyDataset itself, or on TensorFlow a
+    `tf.data.Dataset` whose declared shapes let the sentence length vary."""
+    if keras.backend.backend() != "tensorflow":
+        return batches
+    import tensorflow as tf
+
+    first = batches[0]
+
+    def spec(array):
+        return tf.TensorSpec(shape=(None,) * array.ndim, dtype=array.dtype)
+
+    signature = tuple(
+        {key: spec(value) for key, value in part.items()} if isinstance(part, dict) else spec(part) for part in first
+    )
+
+    def generate():
+        for index in range(len(batches)):
+            yield batches[index]
+        batches.on_epoch_end()
+
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
+    return dataset.apply(tf.data.experimental.assert_cardinality(len(batches)))
+
+
+class SlotF1Monitor(keras.callbacks.Callback):
+    """Dev slot F1 after every epoch (`logs["val_slot_f1"]`), early stopping
+    on it, the best weights kept, a stop on a NaN loss, and a checkpoint that
+    `--resume` continues from.
+
+    It must come first in the callback list: the callbacks after it (CSV and
+    TensorBoard logs, keras-tuner) read the F1 it adds to `logs`.
+    """
+
+    def __init__(self, encoder, dev_split, dev_batches, patience, checkpoint_dir=None, state=None):
+        super().__init__()
+        self.encoder, self.dev_split, self.dev_batches = encoder, dev_split, dev_batches
+        self.patience, self.checkpoint_dir = patience, checkpoint_dir
+        state = state or {}
+        self.best_f1 = state.get("best_f1", -1.0)
+        self.best_epoch = state.get("best_epoch", 0)
+        self.wait = state.get("wait", 0)
+        self.train_seconds_before = state.get("train_seconds", 0.0)
+        self.best_weights = None
+        self.diverged = False
+        self.current_epoch = 0
+        self._epoch_start = None
+        self.started = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+        self.current_epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.diverged = True
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        logs["seconds"] = time.perf_counter() - self._epoch_start
+        if self.diverged:
+            logs["val_slot_f1"] = float("nan")
+            return
+        ids = predict_tag_ids(self.model, self.dev_batches)
+        predicted = [self.encoder.decode_tags(ids[i]) for i in range(len(self.dev_split))]
+        f1 = scoring.score(self.dev_split.tags, predicted)["f1"]
+        logs["val_slot_f1"] = f1
+        if f1 > self.best_f1:
+            self.best_f1, self.best_epoch, self.wait = f1, epoch + 1, 0
+            self.best_weights = self.model.get_weights()
+            if f1 >= 1.0:  # a perfect dev score cannot improve: stop here
+                self.model.stop_training = True
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                self.model.stop_training = True
+
+    def checkpoint(self, epochs_done):
+        """Writes the checkpoint of epoch `epochs_done` (see `checkpoints.write_checkpoint`)."""
+        state = {
+            "epochs_done": epochs_done,
+            "best_f1": self.best_f1,
+            "best_epoch": self.best_epoch,
+            "wait": self.wait,
+            "stopped": bool(self.model.stop_training),
+            "train_seconds": self.train_seconds_before + time.perf_counter() - self.started,
+        }
+        write_checkpoint(self.checkpoint_dir, self.model, state, is_best=self.best_epoch == epochs_done)
+
+    def restore_best(self):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+        elif self.checkpoint_dir and (Path(self.checkpoint_dir) / "best.weights.h5").is_file():
+            self.model.load_weights(Path(self.checkpoint_dir) / "best.weights.h5")
+
+
+
+
+class CheckpointAfterLogs(keras.callbacks.Callback):
+    """Writes the monitor's checkpoint once the callbacks before this one
+    (history.csv) have logged the epoch: history.csv then holds every epoch
+    the checkpoint counts, and `checkpoints.resume_model` drops the rows of any later one."""
+
+    def __init__(self, monitor):
+        super().__init__()
+        self.monitor = monitor
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.monitor.diverged:
+            self.monitor.checkpoint(epoch + 1)
+
+
+
+
+def train(model, encoder, dataset, settings, run_dir=None, extra_callbacks=(), initial_epoch=0, state=None):
+    """Fits `model` on `dataset.train`, scores dev after every epoch, stops
+    early on dev slot F1 and leaves the best epoch's weights in the model.
+
+    Returns the `SlotF1Monitor` (best F1 and epoch in `best_f1`, `best_epoch`).
+    """
+    features = model_input_features(model)
+    with_weights = crf_layer(model) is None
+    buckets = settings.buckets
+    batches = TrainingBatches(
+        encode_split(encoder, dataset.train), settings.batch_size, features, settings.seed, initial_epoch, with_weights, buckets
+    )
+    dev_batches = make_batches(
+        encode_split(encoder, dataset.dev, with_tags=False), 64, features=features, buckets=buckets
+    )
+    checkpoint_dir = Path(run_dir) / "checkpoint" if run_dir else None
+    monitor = SlotF1Monitor(encoder, dataset.dev, dev_batches, settings.patience, checkpoint_dir, state)
+    callbacks = [monitor]
+    if run_dir:
+        callbacks.append(keras.callbacks.CSVLogger(str(Path(run_dir) / "history.csv"), append=initial_epoch > 0))
+        tensorboard = tensorboard_callback(Path(run_dir) / "logs")
+        if tensorboard:
+            callbacks.append(tensorboard)
+    if checkpoint_dir:
+        callbacks.append(CheckpointAfterLogs(monitor))
+    callbacks.extend(extra_callbacks)
+    if state and state.get("stopped"):
+        monitor.restore_best()
+        return monitor
+    model.fit(
+        fit_input(batches),
+        epochs=settings.epochs,
+        initial_epoch=initial_epoch,
+        shuffle=False,  # `TrainingBatches` shuffles from the seed and the epoch, so a resumed run sees the same order
+        callbacks=callbacks,
+        verbose=settings.verbose,
+    )
+    monitor.restore_best()
+    if monitor.diverged:
+        if monitor.best_epoch:
+            kept = f"the weights of epoch {monitor.best_epoch}, the best so far, are kept"
+            if checkpoint_dir:
+                kept += f" in {checkpoint_dir / 'best.weights.h5'}"
+        else:
+            kept = "no epoch finished, so no weights are kept"
+        raise TrainingDiverged(
+            f"training stopped: the loss became NaN or infinite in epoch {monitor.current_epoch} "
+            f"(try a lower --learning-rate); {kept}"
+        )
+    return monitor
+
+
+def tensorboard_callback(log_dir):
+    try:
+        import tensorboard  # noqa: F401
+        import tensorflow  # noqa: F401
+    except ImportError:
+        return None
+    return keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False, profile_batch=0)
+

@@ -1,0 +1,136 @@
+"""Helpers shared by the tests of bad input, interruptions and safe loading.
+
+Trainings are tiny (60 training sentences, 8 units, one padded length), since
+every JAX compile costs seconds.
+"""
+
+
+import json
+import os
+import re
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from recipes.machinery import checkpoints, flags
+from recipes import lstm
+
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RECIPES = ["elman", "jordan", "lstm", "peephole_lstm", "gru", "feedforward"]
+
+# One padded length, one layer of 8 units, 15 batches an epoch: compiles once, trains in a moment.
+TINY = ["--depth", "1", "--units", "8", "--embedding-dim", "8", "--encoding", "embedding", "--buckets", "24",
+        "--batch-size", "4", "--learning-rate", "0.05", "--seed", "3", "--verbose", "0"]
+TINY_SEARCH = ["--cells", "elman", "--heads", "softmax", "--max-depth", "1", "--min-units", "8", "--max-units", "8",
+               "--no-bidirectional", "--embedding-dim", "8", "--encoding", "embedding", "--buckets", "24",
+               "--batch-size", "64", "--epochs", "1", "--verbose", "0"]
+
+
+def exit_status(main, argv):
+    """Calls a command's `main(argv)` and returns its exit status (0 when it returns normally)."""
+    try:
+        result = main(argv)
+    except SystemExit as stop:
+        return 0 if stop.code is None else stop.code
+    return result if isinstance(result, int) else 0
+
+
+def one_line_error(capsys, *fragments, prefix=None, kind="error: "):
+    """The single line on standard error; checks that it holds every fragment and no traceback."""
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err and kind in lines[0]
+    if prefix:
+        assert lines[0].startswith(prefix), lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+def leftovers(folder):
+    """Temporary or half-written files anywhere under `folder`."""
+    return [path for path in Path(folder).rglob("*")
+            if ".partial" in path.name or re.match(r"epoch-\d+\.", path.name) or path.name.endswith(".tmp")]
+
+
+def recipe_argv(dataset, run_dir, *flags):
+    return ["--data", str(dataset), *TINY, "--output-dir", str(run_dir), *flags]
+
+
+def resume_args(run_dir):
+    """Flags as `--resume` reads them: the model flags come from the run's config.json."""
+    return flags.parse_settings(TINY + ["--output-dir", str(run_dir)], "python -m recipes.lstm", None)
+
+
+def trained_state(run_dir):
+    """A finished or stopped run as --resume sees it: scores, last weights, optimizer and seed states."""
+    _, model, _, state = checkpoints.resume_model(lstm.build_model, resume_args(run_dir), Path(run_dir))
+    metrics_path = Path(run_dir) / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    return {
+        "scores": {key: metrics.get(key) for key in ("dev", "test", "epochs", "best_epoch")},
+        "epochs_done": state["epochs_done"],
+        "weights": model.get_weights(),
+        "optimizer": [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables],
+        "seeds": [keras.ops.convert_to_numpy(v) for v in checkpoints.seed_state_variables(model)],
+    }
+
+
+def assert_same_training(first, second):
+    assert first["scores"] == second["scores"]
+    assert first["epochs_done"] == second["epochs_done"]
+    for part in ("weights", "optimizer", "seeds"):
+        assert len(first[part]) == len(second[part]) > 0, part
+        for a, b in zip(first[part], second[part]):
+            np.testing.assert_array_equal(a, b, err_msg=part)
+
+
+
+@pytest.fixture(scope="module", autouse=True)
+def compilation_cache(tmp_path_factory):
+    """Keeps JAX's compiled programs in a folder of this module while it runs.
+
+    The tiny trainings here build the same small model again and again, in
+    this process and in subprocesses; each XLA compile costs seconds on a CPU,
+    and reusing the compiled program changes no result."""
+    if keras.backend.backend() != "jax":
+        yield None
+        return
+    import jax
+    from jax.experimental.compilation_cache import compilation_cache as cache
+
+    options = {"jax_compilation_cache_dir": str(tmp_path_factory.mktemp("jax-cache")),
+               "jax_persistent_cache_min_compile_time_secs": 0.0}
+    # (setting up the cache may also change its smallest entry size: put that back too)
+    before = {name: getattr(jax.config, name)
+              for name in (*options, "jax_persistent_cache_min_entry_size_bytes")}
+    for name, value in options.items():
+        jax.config.update(name, value)
+    cache.reset_cache()
+    yield options
+    for name, value in before.items():
+        jax.config.update(name, value)
+    cache.reset_cache()
+
+
+# What TensorFlow's C++ runtime prints on import under the TensorFlow backend (a
+# notice that oneDNN is on), before any line of the command itself.
+TENSORFLOW_NOTICE = re.compile(
+    r"WARNING: All log messages before absl::InitializeLog\(\)|[IWE]\d{4} [\d:.]+ +\d+ \S+:\d+\] "
+)
+
+
+def subprocess_env(compilation_cache):
+    """The environment of a command run as a subprocess: this backend, and this module's compilation cache."""
+    env = dict(os.environ, KERAS_BACKEND=keras.backend.backend(), TF_CPP_MIN_LOG_LEVEL="3",
+               PYTHONPATH=str(REPO_ROOT))
+    for name, value in (compilation_cache or {}).items():
+        env[name.upper()] = str(value)
+    for name in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
+        env.pop(name, None)
+    return env
+
