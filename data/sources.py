@@ -4,15 +4,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from data.columns import ColumnSpec, parse_columns, read_column_file
 from data.download import DIGESTS, default_cache_dir
-from data.readers import Dataset, DatasetError, check_fraction, read_file, read_folder
+from data.readers import (
+    COLUMN_SUFFIXES,
+    TABLE_SUFFIXES,
+    Dataset,
+    DatasetError,
+    carve,
+    check_fraction,
+    read_folder,
+    read_table_file,
+    to_bio,
+)
 from data.travel import generate_travel
 
 BUILT_IN = ("travel",)
 DOWNLOADABLE = tuple(DIGESTS)
 
 
-def load_dataset(source: str, *, seed: int = 0, dev_fraction: float = 0.1) -> Dataset:
+def load_dataset(
+    source: str, *, seed: int = 0, dev_fraction: float = 0.1, columns: str | ColumnSpec | None = None
+) -> Dataset:
     """Load a dataset by name, folder or file.
 
     Args:
@@ -23,13 +36,20 @@ def load_dataset(source: str, *, seed: int = 0, dev_fraction: float = 0.1) -> Da
               `python -m data download atis` first;
             - a folder with `train/`, `test/` and optionally `dev/` or `valid/`
               (`seq.in`, `seq.out`, optional `label` in each);
-            - a `.conll`/`.bio`/`.iob`/`.txt` column file, or a `.csv`/`.tsv` file
-              with `words` and `tags` columns (see `data.readers`).
+            - a column file (`.conll`, `.conllu`, `.bio`, `.iob`, `.txt`, ...; see
+              `data.columns`), or a `.csv`/`.tsv` file with `words` and `tags`
+              columns (see `data.readers`).
             These names win over a folder of the same name in the current
             directory: write `./atis` to read such a folder.
         seed: seeds the travel generator and every carved split.
         dev_fraction: share of sentences carved out where a split is missing
             (0 < dev_fraction < 0.5).
+        columns: for a column file, which column holds the word, the tag and
+            (optionally) the intent, counted from 1, instead of finding them by
+            content: `"word=2,tag=4,intent=3"` or `ColumnSpec(word=2, tag=4, intent=3)`.
+            For a CSV/TSV file, the fields to read instead of those named
+            `words`, `tags` and `intent`. A folder or a dataset name has no
+            columns to choose: giving them is an error.
 
     Carved splits:
         - a folder without `dev/`: a seeded `dev_fraction` of train becomes dev;
@@ -39,11 +59,17 @@ def load_dataset(source: str, *, seed: int = 0, dev_fraction: float = 0.1) -> Da
         A folder without `test/` is an error, not carved: a test split is a
         published benchmark and a silently invented one would not compare.
 
+    BIOES tags (`S-x`, `E-x`) are read as BIO (`B-x`, `I-x`); each split's
+    `converted_tags` counts them.
+
     Raises:
         DatasetError: with one line naming the file and the line at fault.
     """
     check_fraction(dev_fraction)
+    columns = parse_columns(columns)
     source = str(source)
+    if source == "travel" or source in DOWNLOADABLE:
+        refuse_columns(columns, f"{source}: a dataset by name")
     if source == "travel":
         return generate_travel(seed=seed)
     if source in DOWNLOADABLE:
@@ -56,10 +82,64 @@ def load_dataset(source: str, *, seed: int = 0, dev_fraction: float = 0.1) -> Da
         return read_folder(folder, seed=seed, dev_fraction=dev_fraction, name=source)
     path = Path(source).expanduser()
     if path.is_dir():
+        refuse_columns(columns, f"{str(path).rstrip('/') or '.'}: a dataset folder")
         return read_folder(path, seed=seed, dev_fraction=dev_fraction)
     if path.is_file():
-        return read_file(path, seed=seed, dev_fraction=dev_fraction)
+        return read_file(path, seed=seed, dev_fraction=dev_fraction, columns=columns)
     raise DatasetError(
         f"{source}: no such dataset (expected {', '.join(BUILT_IN + DOWNLOADABLE)}, "
         "a dataset folder, or a .conll, .bio, .iob, .txt, .csv or .tsv file)"
     )
+
+
+def refuse_columns(columns: ColumnSpec | None, what: str) -> None:
+    if columns is not None:
+        raise DatasetError(
+            f"{what} has no columns to choose (columns {columns} applies to column, CSV and TSV files)"
+        )
+
+
+def read_file(path: Path, *, seed: int = 0, dev_fraction: float = 0.1, columns=None) -> Dataset:
+    """A single column, CSV or TSV file.
+
+    A file without a `split` column holds the whole corpus: a seeded
+    `dev_fraction` of its sentences becomes the test split, another
+    `dev_fraction` the dev split, the rest train (80/10/10 by default). A CSV or
+    TSV with a `split` column keeps its own splits and carves only the missing
+    dev (from train) or test (from train, after dev). The splits are carved
+    first and their BIOES tags turned into BIO after, so that each split counts
+    its own `converted_tags`.
+    """
+    path = Path(path)
+    display = str(path)
+    check_fraction(dev_fraction)
+    columns = parse_columns(columns)
+    suffix = path.suffix.lower()
+    notes = []
+    if suffix in COLUMN_SUFFIXES:
+        split, used = read_column_file(path, display, columns)
+        parts = {"all": split}
+        if used is None:
+            notes.append(f"{display}: rows of different widths, word from the first column and tag from the last")
+        else:
+            notes.append(f"{display}: columns {used} ({'as given' if columns else 'found by content'})")
+    elif suffix in TABLE_SUFFIXES:
+        parts = read_table_file(path, display, columns)
+    else:
+        raise DatasetError(
+            f"{display}: unknown file type {suffix or '(no suffix)'!r}, expected a folder or a "
+            f"{', '.join(COLUMN_SUFFIXES + TABLE_SUFFIXES)} file"
+        )
+    if "all" in parts:
+        rest, test = carve(parts["all"], dev_fraction, seed=seed, display=display)
+        train, dev = carve(rest, dev_fraction / (1.0 - dev_fraction), seed=seed, display=display)
+    else:
+        if "train" not in parts:
+            raise DatasetError(f"{display}: no row has split 'train'")
+        train = parts["train"]
+        dev, test = parts.get("dev"), parts.get("test")
+        if dev is None:
+            train, dev = carve(train, dev_fraction, seed=seed, display=display)
+        if test is None:
+            train, test = carve(train, dev_fraction, seed=seed + 1, display=display)
+    return Dataset(name=path.stem, train=to_bio(train), dev=to_bio(dev), test=to_bio(test), notes=notes)
