@@ -45,7 +45,7 @@ from data.readers import DatasetError, Split, check_tag, is_tag, read_text_lines
 
 COLUMN_NAMES = ("word", "tag", "intent")
 HOW_TO_CHOOSE = "choose with --columns word=N,tag=N[,intent=N] (columns counted from 1)"
-INTENT_COMMENT = re.compile(r"#\s*intent\s*[=:]\s*(.*?)\s*$", re.IGNORECASE)
+INTENT_COMMENT = re.compile(r"#\s*intent\s*[=:](.*)", re.IGNORECASE | re.DOTALL)
 COMMENT = re.compile(r"#(\s|$|[\w.-]+\s*[=:])")
 PLACEHOLDERS = {"_", "-"}
 
@@ -162,14 +162,15 @@ def read_sentences(lines: list[str], display: str) -> list[Sentence]:
         if not current.rows and COMMENT.match(line.strip()):
             match = INTENT_COMMENT.match(line.strip())
             if match:
-                if not match.group(1):
+                intent = match.group(1).strip()
+                if not intent:
                     raise DatasetError(f"{display} line {number}: '# intent' without a value")
                 if current.intent_comment is not None:
                     raise DatasetError(
                         f"{display} line {number}: a second '# intent' for one sentence "
                         f"(the first is on line {current.intent_comment[0]})"
                     )
-                current.intent_comment = (number, match.group(1))
+                current.intent_comment = (number, intent)
             continue
         if fields[0] == "-DOCSTART-" or fields[-1] == "-DOCSTART-":
             continue
@@ -230,7 +231,7 @@ def detect_columns(sentences: list[Sentence], display: str) -> ColumnSpec | None
     if len(tag_like) == 1 or (tag_like[-1] == width - 1 and tag_like[0] != 0):
         tag = tag_like[-1]
     else:
-        ambiguous(f"columns {' and '.join(str(c + 1) for c in tag_like)} could each be the tag column")
+        ambiguous(f"columns {listed(tag_like)} could each be the tag column")
     others = [c for c in range(width) if c not in tag_like]
     index = [c for c in others if is_index_column(sentences, c)]
     evidence = any(len(sentence.rows) > 1 for sentence in sentences)
@@ -247,14 +248,22 @@ def detect_columns(sentences: list[Sentence], display: str) -> ColumnSpec | None
     if len(candidates) == 1 or (tag == width - 1 and candidates[0] == first_text):
         word = candidates[0]
     else:
-        ambiguous(f"columns {' and '.join(str(c + 1) for c in candidates)} could each be the word column")
+        ambiguous(f"columns {listed(candidates)} could each be the word column")
     intents = [
         c for c in constant
         if c != word and not all(fields[c] in PLACEHOLDERS for _, fields in rows)
     ]
     if len(intents) > 1:
-        ambiguous(f"columns {' and '.join(str(c + 1) for c in intents)} could each be the intent column")
+        ambiguous(f"columns {listed(intents)} could each be the intent column")
     return ColumnSpec(word=word + 1, tag=tag + 1, intent=intents[0] + 1 if intents else None)
+
+
+def listed(columns: list[int]) -> str:
+    """Column numbers for a message, from 0-based positions: `1 and 2`, `1, 2 and 3`, `1, 2, 3 and 7 more`."""
+    numbers = [str(c + 1) for c in columns]
+    if len(numbers) > 4:
+        return f"{', '.join(numbers[:3])} and {len(numbers) - 3} more"
+    return " and ".join(numbers) if len(numbers) < 3 else f"{', '.join(numbers[:-1])} and {numbers[-1]}"
 
 
 def is_index_column(sentences: list[Sentence], column: int) -> bool:

@@ -276,9 +276,8 @@ def read_table_file(path: Path, display: str, columns=None) -> dict[str, Split]:
     if columns is None:
         for required in ("words", "tags"):
             if required not in header:
-                raise DatasetError(
-                    f"{display} line 1: no {required!r} column (the header has: {', '.join(header) or 'nothing'})"
-                )
+                shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in ", ".join(header))
+                raise DatasetError(f"{display} line 1: no {required!r} column (the header has: {shown or 'nothing'})")
         intent_column = next((column for column in ("intent", "label") if column in header), None)
         positions = {
             "words": header.index("words"),
