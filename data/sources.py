@@ -14,9 +14,9 @@ from data.readers import (
     carve,
     check_fraction,
     read_folder,
-    read_table_file,
     to_bio,
 )
+from data.tables import read_table_file
 from data.travel import generate_travel
 
 BUILT_IN = ("travel",)

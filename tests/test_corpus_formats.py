@@ -11,6 +11,7 @@ import pytest
 from data import ColumnSpec, DatasetError, load_dataset, parse_columns
 from data.__main__ import main as data_main
 from data.columns import read_column_file
+from data.tables import read_table_file
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -329,3 +330,13 @@ def test_describe_with_columns_reads_an_ambiguous_file_and_a_bad_value_exits_2_w
     assert len(lines) == 1
     assert lines[0].startswith("python -m data describe: error: argument --columns: columns 'word=1,tag=one': "
                                "'one' is not a column number")
+
+
+def test_tsv_file_with_multiatis_header_names_reads_without_columns(tmp_path):
+    path = write(tmp_path / "train_EN.tsv", "id\tutterance\tslot_labels\tintent\n"
+                                            "0\tto rome please\tO B-city O\tatis_flight\n"
+                                            "1\tfares\tO\tatis_airfare\n2\tto oslo\tO B-city\tatis_flight\n")
+    parts = read_table_file(path, str(path))
+    assert parts["all"].words == [["to", "rome", "please"], ["fares"], ["to", "oslo"]]
+    assert parts["all"].tags == [["O", "B-city", "O"], ["O"], ["O", "B-city"]]
+    assert parts["all"].intents == ["atis_flight", "atis_airfare", "atis_flight"]

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from data import ColumnSpec, DatasetError, load_dataset, parse_columns
 from data.columns import read_column_file
-from data.readers import read_table_file, to_bio
+from data.readers import to_bio
+from data.tables import read_table_file
 from recipes.common import UsageError, split_words
 from recipes.predict import read_sentences
 
