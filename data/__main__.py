@@ -67,7 +67,8 @@ def print_table(name: str, summary: dict, notes=()) -> None:
             print(f"{split_name}: tags unseen in train: {listed}")
     for split_name, values in summary.items():
         if values["converted_tags"]:
-            print(f"{split_name}: {values['converted_tags']} BIOES tags converted to BIO (S- to B-, E- to I-)")
+            count = values["converted_tags"]
+            print(f"{split_name}: {count} BIOES tag{'s' * (count != 1)} converted to BIO (S- to B-, E- to I-)")
     for note in notes:
         print(note)
 
