@@ -37,6 +37,8 @@ row like any other. `-DOCSTART-` lines are skipped.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +59,11 @@ class ColumnSpec:
     word: int
     tag: int
     intent: int | None = None
+
+    def __post_init__(self):
+        numbers = [number for _, number in self.items()]
+        if not all(isinstance(number, int) and number >= 1 for number in numbers) or len(set(numbers)) < len(numbers):
+            raise DatasetError(f"columns {self!r}: expected different column numbers counted from 1")
 
     def __str__(self) -> str:
         return ",".join(f"{name}={number}" for name, number in self.items())
@@ -109,7 +116,7 @@ def parse_columns(text) -> ColumnSpec | None:
 class Sentence:
     """The rows of one sentence (line number, columns) and its `# intent` comment (line number, value)."""
 
-    rows: list[tuple[int, list[str]]]
+    rows: list[tuple[int, tuple[str, ...]]]
     intent_comment: tuple[int, str] | None = None
 
 
@@ -119,19 +126,37 @@ def read_column_file(path: Path, display: str, columns=None) -> tuple[Split, Col
     `columns` (a `ColumnSpec` or its text) replaces the detection.
     """
     spec = parse_columns(columns)
-    sentences = read_sentences(read_text_lines(path, display), display)
+    with collector_paused():
+        return read_rows(read_text_lines(path, display), display, spec)
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """Reading builds hundreds of thousands of small tuples and lists, and no reference cycles: Python's
+    cycle collector, run over them again and again as they pile up, would take longer than the reading."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def read_rows(lines: list[str], display: str, spec: ColumnSpec | None) -> tuple[Split, ColumnSpec | None]:
+    sentences = read_sentences(lines, display)
     if spec is None:
         spec = detect_columns(sentences, display)
+    widest = 0 if spec is None else max(column for _, column in spec.items())
     all_words, all_tags, intents = [], [], []
     for sentence in sentences:
         words, tags = [], []
         for position, (number, fields) in enumerate(sentence.rows, start=1):
             if spec is None:
                 word, tag = fields[0], fields[-1]
-            elif len(fields) < max(number for _, number in spec.items()):
+            elif len(fields) < widest:
                 raise DatasetError(
-                    f"{display} line {number}: {len(fields)} columns, but columns {spec} names column "
-                    f"{max(number for _, number in spec.items())}"
+                    f"{display} line {number}: {len(fields)} columns, but columns {spec} names column {widest}"
                 )
             else:
                 word, tag = fields[spec.word - 1], fields[spec.tag - 1]
@@ -153,7 +178,7 @@ def read_sentences(lines: list[str], display: str) -> list[Sentence]:
     sentences: list[Sentence] = []
     current = Sentence(rows=[])
     for number, line in enumerate(lines, start=1):
-        fields = line.split()
+        fields = tuple(line.split())
         if not fields:
             if current.rows:
                 sentences.append(current)
