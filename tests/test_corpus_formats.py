@@ -340,3 +340,46 @@ def test_tsv_file_with_multiatis_header_names_reads_without_columns(tmp_path):
     assert parts["all"].words == [["to", "rome", "please"], ["fares"], ["to", "oslo"]]
     assert parts["all"].tags == [["O", "B-city", "O"], ["O"], ["O", "B-city"]]
     assert parts["all"].intents == ["atis_flight", "atis_airfare", "atis_flight"]
+
+
+# --------------------------------------------------------------------------- a folder of one file per split
+
+
+def test_folder_of_tag_first_train_and_test_files_carves_dev_from_train(tmp_path):
+    write(tmp_path / "engtrain.bio", (MOVIE_BIO + "\n") * 5)
+    write(tmp_path / "engtest.bio", "O\twho\nO\tdirected\nB-Title\tjaws\n")
+    dataset = load_dataset(str(tmp_path), dev_fraction=0.2)
+    assert (len(dataset.train), len(dataset.dev), len(dataset.test)) == (12, 3, 1)
+    assert dataset.test.words == [["who", "directed", "jaws"]]
+    assert dataset.test.tags == [["O", "O", "B-Title"]]
+    assert dataset.notes == [f"{tmp_path}/engtest.bio: columns word=2,tag=1 (found by content)",
+                             f"{tmp_path}/engtrain.bio: columns word=2,tag=1 (found by content)"]
+
+
+def test_folder_of_conll2003_files_reads_testa_as_dev_and_testb_as_test(tmp_path):
+    for name, word in (("eng.train", "EU"), ("eng.testa", "Peter"), ("eng.testb", "BRUSSELS")):
+        write(tmp_path / name, f"-DOCSTART- -X- -X- O\n\n{word} NNP I-NP I-ORG\ncalls VBZ I-VP O\n")
+    write(tmp_path / "README.txt", "CoNLL-2003 English\n")
+    dataset = load_dataset(str(tmp_path))
+    assert [split.words for split in dataset.splits().values()] == [
+        [["EU", "calls"]], [["Peter", "calls"]], [["BRUSSELS", "calls"]]
+    ]
+    assert dataset.test.tags == [["I-ORG", "O"]]
+
+
+def test_folder_of_split_files_applies_columns_and_converts_bioes(tmp_path):
+    for name in ("train.txt", "valid.txt", "test.txt"):
+        write(tmp_path / name, "O\tO\nB-city\tE-city\n\nO\tS-day\n")
+    dataset = load_dataset(str(tmp_path), columns="word=1,tag=2")
+    assert dataset.dev.words == [["O", "B-city"], ["O"]]
+    assert dataset.dev.tags == [["O", "I-city"], ["B-day"]]
+    assert [split.converted_tags for split in dataset.splits().values()] == [2, 2, 2]
+
+
+def test_folder_with_two_test_files_names_both(tmp_path):
+    for name in ("en.train.conll", "en.test.conll", "de.test.conll"):
+        write(tmp_path / name, "# intent: x\n1\thi\tx\tO\n")
+    with pytest.raises(DatasetError) as error:
+        load_dataset(str(tmp_path))
+    assert str(error.value) == (f"{tmp_path}: de.test.conll and en.test.conll could each be the test split; "
+                                "keep one of them in the folder, or give one file as the source")
