@@ -154,7 +154,7 @@ def load_or_refuse(source: Path, display: str, data: bytes | None = None, **opti
 # --------------------------------------------------------------------------- column files
 
 
-@settings(max_examples=100, **SETTINGS)
+@settings(max_examples=70, **SETTINGS)
 @given(generated=column_files())
 def test_valid_column_files_read_back_exactly_with_their_columns_given(place, generated):
     data, sentence_list, layout, comment_intents = generated
@@ -167,7 +167,7 @@ def test_valid_column_files_read_back_exactly_with_their_columns_given(place, ge
     assert split.intents == ([intent for _, _, intent in sentence_list] if has_intents else None)
 
 
-@settings(max_examples=100, **SETTINGS)
+@settings(max_examples=70, **SETTINGS)
 @given(generated=column_files())
 def test_valid_column_files_read_back_exactly_or_ask_for_columns(place, generated):
     data, sentence_list, layout, comment_intents = generated
@@ -191,7 +191,7 @@ def test_valid_column_files_read_back_exactly_or_ask_for_columns(place, generate
         assert not comment_intents
 
 
-@settings(max_examples=150, **SETTINGS)
+@settings(max_examples=100, **SETTINGS)
 @given(generated=column_files(), data=st.data())
 def test_damaged_column_files_read_or_raise_one_line_naming_file_and_line(place, generated, data):
     damaged = mutated(generated[0], data.draw)
@@ -203,7 +203,7 @@ def test_damaged_column_files_read_or_raise_one_line_naming_file_and_line(place,
             assert all(tag[:2] not in ("E-", "S-") for tags in split.tags for tag in tags)
 
 
-@settings(max_examples=150, **SETTINGS)
+@settings(max_examples=100, **SETTINGS)
 @given(data=st.binary(max_size=300) | st.text(ALPHABET + " \t\n\r\u2028\x85,\"BIO-", max_size=300).map(str.encode),
        suffix=st.sampled_from([".conll", ".bio", ".csv", ".tsv"]))
 def test_random_bytes_or_text_as_a_file_read_or_raise_one_line(place, data, suffix):
@@ -249,7 +249,7 @@ def folder_files(draw):
     return files, expected
 
 
-@settings(max_examples=40, **SETTINGS)
+@settings(max_examples=30, **SETTINGS)
 @given(generated=folder_files())
 def test_valid_folders_read_back_exactly_with_bioes_as_bio(place, generated):
     files, expected = generated
@@ -261,7 +261,7 @@ def test_valid_folders_read_back_exactly_with_bioes_as_bio(place, generated):
         assert split.intents == [intent for _, _, intent in expected[name]]
 
 
-@settings(max_examples=80, **SETTINGS)
+@settings(max_examples=60, **SETTINGS)
 @given(generated=folder_files(), target=st.sampled_from(["train/seq.in", "dev/seq.out", "test/label"]),
        random=st.none() | st.binary(max_size=200), data=st.data())
 def test_damaged_folders_read_or_raise_one_line_naming_the_file(place, generated, target, random, data):
@@ -269,6 +269,17 @@ def test_damaged_folders_read_or_raise_one_line_naming_the_file(place, generated
     files[target] = random if random is not None else mutated(files[target], data.draw)
     write_folder(place / "damaged", files)
     load_or_refuse(place / "damaged", str(place / "damaged"))
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(train=column_files(), test=column_files(), names=st.sampled_from([("train.txt", "test.txt"),
+       ("eng.train", "eng.testb"), ("engtrain.bio", "engtest.bio")]), damage=st.booleans(), data=st.data())
+def test_folders_of_split_files_read_or_raise_one_line_naming_the_file(place, train, test, names, damage, data):
+    test_bytes = mutated(test[0], data.draw) if damage else test[0]
+    write_folder(place / "split files", {names[0]: train[0], names[1]: test_bytes})
+    dataset = load_or_refuse(place / "split files", str(place / "split files"))
+    if dataset is not None and not damage and train[2] == test[2] and clean_words(train[1] + test[1]):
+        assert dataset.test.words == [words for words, _, _ in test[1]]
 
 
 # --------------------------------------------------------------------------- CSV and TSV
@@ -288,7 +299,7 @@ def table_files(draw):
     return suffix, draw(NEWLINE).join(rows).encode("utf-8")
 
 
-@settings(max_examples=100, **SETTINGS)
+@settings(max_examples=70, **SETTINGS)
 @given(generated=table_files(), data=st.data())
 def test_damaged_csv_and_tsv_files_read_or_raise_one_line_naming_file_and_line(place, generated, data):
     suffix, content = generated
@@ -320,7 +331,7 @@ class Vocabulary:
 KNOWN = Vocabulary(["boston", "u.s.", "o'clock", "taipei", "日本", "ש"])
 
 
-@settings(max_examples=300, **SETTINGS)
+@settings(max_examples=200, **SETTINGS)
 @given(sentence=st.text(max_size=60) | st.builds(lambda a, b: a + "boston" + b, st.text(max_size=5), st.text(max_size=5)))
 def test_split_words_puts_back_the_non_space_text_of_any_sentence(sentence):
     words = split_words(sentence, KNOWN)
@@ -329,7 +340,7 @@ def test_split_words_puts_back_the_non_space_text_of_any_sentence(sentence):
     assert len(words) >= len(sentence.split())
 
 
-@settings(max_examples=200, **SETTINGS)
+@settings(max_examples=150, **SETTINGS)
 @given(lines=st.lists(st.binary(max_size=40) | st.text(max_size=20).map(lambda t: t.encode("utf-8", "surrogatepass")),
                       max_size=6))
 def test_read_sentences_decodes_every_line_or_names_the_first_bad_one(lines):
@@ -344,7 +355,7 @@ def test_read_sentences_decodes_every_line_or_names_the_first_bad_one(lines):
     assert sentences_read == [line.decode("utf-8").rstrip("\r\n") for line in lines]
 
 
-@settings(max_examples=100, **SETTINGS)
+@settings(max_examples=60, **SETTINGS)
 @given(argument=st.text(st.characters(codec="utf-8") | st.sampled_from("\udc80\udcff\udce9"), max_size=20))
 def test_read_sentences_of_arguments_with_lone_surrogates_names_the_sentence(argument):
     encoded = argument.encode("utf-8", "surrogateescape")
