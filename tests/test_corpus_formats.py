@@ -383,3 +383,12 @@ def test_folder_with_two_test_files_names_both(tmp_path):
         load_dataset(str(tmp_path))
     assert str(error.value) == (f"{tmp_path}: de.test.conll and en.test.conll could each be the test split; "
                                 "keep one of them in the folder, or give one file as the source")
+
+
+def test_write_with_columns_turns_a_tag_first_file_into_a_dataset_folder(tmp_path, capsys):
+    path = write(tmp_path / "amb.bio", "B-x\tO\nO\tO\n\nO\tO\n\n" * 5)
+    assert data_main(["write", str(path), str(tmp_path / "out"), "--columns", "word=2,tag=1"]) == 0
+    assert capsys.readouterr().out == f"wrote {tmp_path / 'out'} (8 train, 1 dev, 1 test)\n"
+    written = (tmp_path / "out" / "train" / "seq.out").read_text().splitlines()
+    assert written == ["B-x O", "O", "B-x O", "B-x O", "O", "B-x O", "B-x O", "O"]
+    assert (tmp_path / "out" / "test" / "seq.in").read_text() == "O\n"
