@@ -180,9 +180,10 @@ def read_sentences(lines: list[str], display: str) -> list[Sentence]:
     for number, line in enumerate(lines, start=1):
         fields = tuple(line.split())
         if not fields:
+            # Comments belong to the sentence right below them: a blank line drops those of an empty one.
             if current.rows:
                 sentences.append(current)
-                current = Sentence(rows=[])
+            current = Sentence(rows=[])
             continue
         if not current.rows and COMMENT.match(line.strip()):
             match = INTENT_COMMENT.match(line.strip())
