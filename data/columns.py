@@ -43,7 +43,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from data.readers import DatasetError, Split, check_tag, is_tag, read_text_lines
+from data.readers import DatasetError, Split, check_tag, is_tag, quoted, read_text_lines
 
 COLUMN_NAMES = ("word", "tag", "intent")
 HOW_TO_CHOOSE = "choose with --columns word=N,tag=N[,intent=N] (columns counted from 1)"
@@ -86,23 +86,23 @@ def parse_columns(text) -> ColumnSpec | None:
         return text
     if not isinstance(text, str):
         raise DatasetError(f"columns {text!r}: expected a text such as 'word=2,tag=4,intent=3'")
-    shown = " ".join(text.split())
+    shown = quoted(" ".join(text.split()), 60)
 
     def fail(problem):
-        raise DatasetError(f"columns {shown!r}: {problem} (expected word=N,tag=N[,intent=N], N counted from 1)")
+        raise DatasetError(f"columns {shown}: {problem} (expected word=N,tag=N[,intent=N], N counted from 1)")
 
     numbers: dict[str, int] = {}
     for part in text.split(","):
         name, equals, value = (piece.strip() for piece in part.partition("="))
         name = name.lower()
         if not equals:
-            fail(f"{part.strip()!r} is not name=number")
+            fail(f"{quoted(part.strip())} is not name=number")
         if name not in COLUMN_NAMES:
-            fail(f"unknown column name {name!r}")
+            fail(f"unknown column name {quoted(name)}")
         if name in numbers:
             fail(f"{name} is given twice")
         if not (value.isascii() and value.isdigit() and int(value) >= 1):
-            fail(f"{value!r} is not a column number")
+            fail(f"{quoted(value)} is not a column number")
         numbers[name] = int(value)
     for required in ("word", "tag"):
         if required not in numbers:
@@ -221,7 +221,7 @@ def sentence_intent(sentence: Sentence, spec: ColumnSpec | None, display: str) -
         for number, fields in sentence.rows[1:]:
             if fields[spec.intent - 1] != from_column:
                 raise DatasetError(
-                    f"{display} line {number}: intent {fields[spec.intent - 1]!r} differs from {from_column!r} "
+                    f"{display} line {number}: intent {quoted(fields[spec.intent - 1])} differs from {quoted(from_column)} "
                     f"on line {first_line} (column {spec.intent} holds one intent for the whole sentence)"
                 )
     if sentence.intent_comment is None:
@@ -229,8 +229,8 @@ def sentence_intent(sentence: Sentence, spec: ColumnSpec | None, display: str) -
     number, from_comment = sentence.intent_comment
     if from_column is not None and from_column != from_comment:
         raise DatasetError(
-            f"{display} line {number}: '# intent' says {from_comment!r} but column {spec.intent} says "
-            f"{from_column!r}; {HOW_TO_CHOOSE}"
+            f"{display} line {number}: '# intent' says {quoted(from_comment)} but column {spec.intent} says "
+            f"{quoted(from_column)}; {HOW_TO_CHOOSE}"
         )
     return from_comment
 

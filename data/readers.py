@@ -151,6 +151,11 @@ def read_text_lines(path: Path, display: str) -> list[str]:
     return lines
 
 
+def quoted(text: str, limit: int = 40) -> str:
+    """`text` quoted for a one-line message, cut after `limit` characters: `'B-cityyyyy…'`."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
 def is_tag(tag: str) -> bool:
     """`O`, or `B-`, `I-`, `E-` or `S-` followed by a slot name (BIO, IOB1 and BIOES tags)."""
     return tag == "O" or (tag[:2] in TAG_PREFIXES and len(tag) > 2)
@@ -160,7 +165,7 @@ def check_tag(tag: str, display: str, line: int, position: int) -> None:
     """A tag must be `O`, or `B-`, `I-`, `E-` or `S-` and a slot name (an `I-` with no `B-` before it is legal)."""
     if not is_tag(tag):
         raise DatasetError(
-            f"{display} line {line}: tag {tag!r} (word {position}) is not O, B-<slot> or I-<slot> (or E-, S-)"
+            f"{display} line {line}: tag {quoted(tag)} (word {position}) is not O, B-<slot> or I-<slot> (or E-, S-)"
         )
 
 

@@ -15,7 +15,7 @@ import csv
 import io
 from pathlib import Path
 
-from data.readers import SPLIT_NAMES, DatasetError, Split, check_tag, read_text_lines
+from data.readers import SPLIT_NAMES, DatasetError, Split, check_tag, quoted, read_text_lines
 
 # Header names of the words and tags fields of a CSV/TSV file, first found wins
 # (MultiATIS++ ships `id, utterance, slot_labels, intent`).
@@ -43,7 +43,7 @@ def read_table_file(path: Path, display: str, columns=None) -> dict[str, Split]:
         for required, names in HEADER_NAMES.items():
             found[required] = next((name for name in names if name in header), None)
             if found[required] is None:
-                shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in ", ".join(header))
+                shown = quoted(", ".join(header), 120)[1:-1]
                 raise DatasetError(
                     f"{display} line 1: no {required!r} column (the header has: {shown or 'nothing'}); "
                     "or choose fields with --columns word=N,tag=N[,intent=N]"
@@ -94,14 +94,14 @@ def read_table_file(path: Path, display: str, columns=None) -> dict[str, Split]:
         if positions["intent"] is not None:
             intent = row[positions["intent"]].strip()
             if not intent:
-                raise DatasetError(f"{display} line {number}: empty {intent_column!r} field")
+                raise DatasetError(f"{display} line {number}: empty {quoted(intent_column)} field")
         split_name = "all"
         if positions["split"] is not None:
             split_name = row[positions["split"]].strip().lower()
             split_name = "dev" if split_name == "valid" else split_name
             if split_name not in SPLIT_NAMES:
                 raise DatasetError(
-                    f"{display} line {number}: split {row[positions['split']]!r} is not train, dev, valid or test"
+                    f"{display} line {number}: split {quoted(row[positions['split']])} is not train, dev, valid or test"
                 )
         rows.setdefault(split_name, []).append((sentence, sentence_tags, intent))
     if not rows:
