@@ -97,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add_source_options(command):
         command.add_argument(
-            "source", metavar="SOURCE", help="travel, atis, snips, a dataset folder or a .conll/.csv/.tsv file"
+            "source", metavar="SOURCE",
+            help="travel, atis, snips, a dataset folder, a folder of split files or a .conll/.bio/.csv/.tsv file"
         )
         command.add_argument(
             "--seed", type=int, default=0, help="seed of the travel generator and of carved splits (default 0)"
@@ -107,8 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
             help="share carved for a missing dev (or test) split (default 0.1)",
         )
         command.add_argument(
-            "--columns", type=columns_option, default=None, metavar="word=N,tag=N[,intent=N]",
-            help="columns of a column file (fields of a CSV/TSV) to read, counted from 1 (default: found by content)",
+            "--columns", type=columns_option, default=None, metavar="SPEC",
+            help="the columns of a column file (fields of a CSV/TSV) holding the word, the tag and optionally "
+                 "the intent, counted from 1: word=2,tag=4,intent=3 (default: found by content)",
         )
 
     describe_command = commands.add_parser(
