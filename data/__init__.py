@@ -19,10 +19,14 @@ and an `Encoder` fitted on train turns it into ids for a model
 
 Sources (`load_dataset(source)`): "travel" (generated, see `data.travel`),
 "atis" / "snips" (after `python -m data download atis`), a dataset folder, or a
-single `.conll`/`.bio`/`.iob`/`.txt`/`.csv`/`.tsv` file. From the command line:
+single `.conll`/`.conllu`/`.bio`/`.iob`/`.txt`/`.csv`/`.tsv` file, whose word,
+tag and intent columns are found by content or given with
+`load_dataset(path, columns="word=2,tag=4,intent=3")` (see `parse_columns`).
+From the command line:
 
     python -m data describe travel
     python -m data describe path/to/folder --json
+    python -m data describe corpus.conllu --columns word=2,tag=4,intent=3
     python -m data write travel datasets/travel
     python -m data download atis
 
@@ -30,6 +34,7 @@ Importing this package reads, writes and downloads nothing, and does not
 import Keras.
 """
 
+from data.columns import ColumnSpec, parse_columns
 from data.download import DEFAULT_BASE_URL, default_cache_dir, download
 from data.encoders import Encoder
 from data.readers import Dataset, DatasetError, Split, write_dataset
@@ -39,6 +44,7 @@ from data.vectors import read_word_vectors
 
 __all__ = [
     "read_word_vectors",
+    "ColumnSpec",
     "DEFAULT_BASE_URL",
     "Dataset",
     "DatasetError",
@@ -48,5 +54,6 @@ __all__ = [
     "download",
     "generate_travel",
     "load_dataset",
+    "parse_columns",
     "write_dataset",
 ]

@@ -1,12 +1,15 @@
 """Command line: describe, write and download datasets.
 
-    python -m data describe SOURCE [--json]
-    python -m data write SOURCE DIR
+    python -m data describe SOURCE [--json] [--columns word=N,tag=N[,intent=N]]
+    python -m data write SOURCE DIR [--columns word=N,tag=N[,intent=N]]
     python -m data download atis|snips [--dir DIR] [--base-url URL]
 
 SOURCE is anything `load_dataset` accepts: travel, atis, snips, a dataset
-folder, or a .conll/.bio/.iob/.txt/.csv/.tsv file. A bad source prints
-`error: <one line naming the file and line>` on stderr and exits with status 2.
+folder, or a .conll/.conllu/.bio/.iob/.txt/.csv/.tsv file. `--columns` says
+which column of a column file (or field of a CSV/TSV file) holds the word, the
+tag and the intent, counted from 1, where finding them by content fails. A bad
+source prints `error: <one line naming the file and line>` on stderr and exits
+with status 2.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import json
 import sys
 from collections import Counter
 
+from data.columns import parse_columns
 from data.download import DEFAULT_BASE_URL, DIGESTS, download
 from data.readers import Dataset, DatasetError, write_dataset
 from data.sources import load_dataset
@@ -39,11 +43,12 @@ def describe(dataset: Dataset) -> dict:
             "intents": None if split.intents is None else len(set(split.intents)),
             "unknown_word_rate": round(unknown / len(tokens), 4) if tokens else 0.0,
             "unseen_tags": dict(sorted((tag, n) for tag, n in tag_counts.items() if tag not in train_tags)),
+            "converted_tags": split.converted_tags,
         }
     return summary
 
 
-def print_table(name: str, summary: dict) -> None:
+def print_table(name: str, summary: dict, notes=()) -> None:
     columns = ("sentences", "tokens", "vocabulary", "tags", "slots", "intents", "unknown_word_rate")
     headers = ("split",) + tuple(column.replace("_", " ") for column in columns)
     rows = [headers] + [
@@ -60,6 +65,12 @@ def print_table(name: str, summary: dict) -> None:
         if values["unseen_tags"]:
             listed = ", ".join(f"{tag} ({count})" for tag, count in values["unseen_tags"].items())
             print(f"{split_name}: tags unseen in train: {listed}")
+    for split_name, values in summary.items():
+        if values["converted_tags"]:
+            count = values["converted_tags"]
+            print(f"{split_name}: {count} BIOES tag{'s' * (count != 1)} converted to BIO (S- to B-, E- to I-)")
+    for note in notes:
+        print(note)
 
 
 class Parser(argparse.ArgumentParser):
@@ -70,6 +81,14 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} ({usage})\n")
 
 
+def columns_option(text: str):
+    """`--columns word=2,tag=4,intent=3` for argparse: a `ColumnSpec`, or a usage error of one line."""
+    try:
+        return parse_columns(text)
+    except DatasetError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="python -m data", description="Describe, write and download slot-filling datasets."
@@ -78,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add_source_options(command):
         command.add_argument(
-            "source", metavar="SOURCE", help="travel, atis, snips, a dataset folder or a .conll/.csv/.tsv file"
+            "source", metavar="SOURCE",
+            help="travel, atis, snips, a dataset folder, a folder of split files or a .conll/.bio/.csv/.tsv file"
         )
         command.add_argument(
             "--seed", type=int, default=0, help="seed of the travel generator and of carved splits (default 0)"
@@ -86,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--dev-fraction", type=float, default=0.1,
             help="share carved for a missing dev (or test) split (default 0.1)",
+        )
+        command.add_argument(
+            "--columns", type=columns_option, default=None, metavar="SPEC",
+            help="the columns of a column file (fields of a CSV/TSV) holding the word, the tag and optionally "
+                 "the intent, counted from 1: word=2,tag=4,intent=3 (default: found by content)",
         )
 
     describe_command = commands.add_parser(
@@ -116,14 +141,18 @@ def main(argv=None) -> int:
     arguments = build_parser().parse_args(argv)
     try:
         if arguments.command == "describe":
-            dataset = load_dataset(arguments.source, seed=arguments.seed, dev_fraction=arguments.dev_fraction)
+            dataset = load_dataset(
+                arguments.source, seed=arguments.seed, dev_fraction=arguments.dev_fraction, columns=arguments.columns
+            )
             summary = describe(dataset)
             if arguments.json:
                 print(json.dumps(summary))
             else:
-                print_table(dataset.name, summary)
+                print_table(dataset.name, summary, dataset.notes)
         elif arguments.command == "write":
-            dataset = load_dataset(arguments.source, seed=arguments.seed, dev_fraction=arguments.dev_fraction)
+            dataset = load_dataset(
+                arguments.source, seed=arguments.seed, dev_fraction=arguments.dev_fraction, columns=arguments.columns
+            )
             write_dataset(dataset, arguments.directory, overwrite=arguments.force)
             sizes = ", ".join(f"{len(split)} {name}" for name, split in dataset.splits().items())
             print(f"wrote {arguments.directory} ({sizes})")

@@ -3,40 +3,48 @@
 Formats read by `load_dataset`:
 
 - a folder with `train/`, `dev/` (or `valid/`) and `test/`, each holding
-  `seq.in` (space-separated words, one sentence a line), `seq.out` (one BIO tag
+  `seq.in` (space-separated words, one sentence a line), `seq.out` (one tag
   per word) and optionally `label` (one intent a line);
-- a column file (`.conll`, `.bio`, `.iob`, `.txt`): one word a line, the word
-  in the first column and its tag in the last, a blank line between sentences;
+- a column file (`.conll`, `.conllu`, `.bio`, `.iob`, `.txt`, ...): one word a
+  line, a blank line between sentences, the word, tag, index and intent
+  columns found by their content (see `data.columns`);
 - a `.csv` or `.tsv` file with a header, one sentence a row: a `words` column
   (space-separated words), a `tags` column (space-separated tags), optionally
   an `intent` (or `label`) column and a `split` column (`train`, `dev` or
-  `valid`, `test`).
+  `valid`, `test`); `columns="word=2,tag=3"` picks fields by number instead
+  (see `data.tables`).
+
+Tags are BIO (`B-city`, `I-city`, `O`), IOB1 (a chunk may start with `I-`) or
+BIOES: `S-city` and `E-city` are read as `B-city` and `I-city` (`to_bio`), so
+that scoring and predicting only ever see BIO.
 
 Windows line endings, a UTF-8 byte order mark, trailing spaces, blank lines at
 the very end of a file and a missing final newline are accepted silently.
 Everything else that is wrong raises `DatasetError` with one line naming the
 file and the line: `train/seq.out line 12: 7 tags for 8 words`.
 
-Only the standard library is used here, so `python -m data describe` starts
-fast (the CSV reader is `csv`, not pandas: pandas would read the words `NA`,
-`null` or `nan` as missing values).
+Only the standard library is used by the readers, so `python -m data describe`
+starts fast (the CSV reader is `csv`, not pandas: pandas would read the words
+`NA`, `null` or `nan` as missing values).
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import dataclasses
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from data._random import StableRandom
 
 SPLIT_NAMES = ("train", "dev", "test")
-COLUMN_SUFFIXES = (".conll", ".bio", ".iob", ".txt")
+# CoNLL-2003 ships as eng.train, eng.testa and eng.testb.
+COLUMN_SUFFIXES = (".conll", ".conllu", ".bio", ".iob", ".iob2", ".bioes", ".txt", ".train", ".testa", ".testb")
 TABLE_SUFFIXES = (".csv", ".tsv")
+TAG_PREFIXES = ("B-", "I-", "E-", "S-")
+BIOES_TO_BIO = {"S-": "B-", "E-": "I-"}
 
 
 class DatasetError(ValueError):
@@ -48,12 +56,15 @@ class Split:
     """Sentences of one split: words, their BIO tags and (optionally) one intent each.
 
     Tags stay the strings written in the data, also those that never occur in
-    train: scoring needs the gold tags exactly as written.
+    train: scoring needs the gold tags exactly as written. The one change made
+    on reading is BIOES to BIO (`S-x` -> `B-x`, `E-x` -> `I-x`, see `to_bio`):
+    `converted_tags` counts those tags (0 in a split made by `head` or `select`).
     """
 
     words: list[list[str]]
     tags: list[list[str]]
     intents: list[str] | None = None
+    converted_tags: int = field(default=0, compare=False)
 
     def __post_init__(self):
         if len(self.words) != len(self.tags):
@@ -87,12 +98,16 @@ class Split:
 
 @dataclass
 class Dataset:
-    """A named dataset with its three splits."""
+    """A named dataset with its three splits, and notes on how it was read.
+
+    `notes` are lines for people, such as `corpus.conllu: columns word=2,tag=4,intent=3 (found by content)`.
+    """
 
     name: str
     train: Split
     dev: Split
     test: Split
+    notes: list[str] = field(default_factory=list, compare=False)
 
     def splits(self) -> dict[str, Split]:
         return {"train": self.train, "dev": self.dev, "test": self.test}
@@ -136,11 +151,40 @@ def read_text_lines(path: Path, display: str) -> list[str]:
     return lines
 
 
+def quoted(text: str, limit: int = 40) -> str:
+    """`text` quoted for a one-line message, cut after `limit` characters: `'B-cityyyyy…'`."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def is_tag(tag: str) -> bool:
+    """`O`, or `B-`, `I-`, `E-` or `S-` followed by a slot name (BIO, IOB1 and BIOES tags)."""
+    return tag == "O" or (tag[:2] in TAG_PREFIXES and len(tag) > 2)
+
+
 def check_tag(tag: str, display: str, line: int, position: int) -> None:
-    """A tag must be exactly `O`, or `B-` or `I-` followed by a slot name (an `I-` with no `B-` before it is legal)."""
-    if tag == "O" or (tag[:2] in ("B-", "I-") and len(tag) > 2):
-        return
-    raise DatasetError(f"{display} line {line}: tag {tag!r} (word {position}) is not O, B-<slot> or I-<slot>")
+    """A tag must be `O`, or `B-`, `I-`, `E-` or `S-` and a slot name (an `I-` with no `B-` before it is legal)."""
+    if not is_tag(tag):
+        raise DatasetError(
+            f"{display} line {line}: tag {quoted(tag)} (word {position}) is not O, B-<slot> or I-<slot> (or E-, S-)"
+        )
+
+
+def to_bio(split: Split) -> Split:
+    """`split` with its BIOES tags turned into BIO: `S-city` -> `B-city`, `E-city` -> `I-city`.
+
+    `["B-city", "E-city", "O", "S-day"]` becomes `["B-city", "I-city", "O", "B-day"]`;
+    `converted_tags` counts the tags changed (4 words, 2 here). A split without
+    E- or S- tags is returned unchanged.
+    """
+    converted = 0
+    tags = []
+    for sentence in split.tags:
+        bio = [BIOES_TO_BIO[tag[:2]] + tag[2:] if tag[:2] in BIOES_TO_BIO else tag for tag in sentence]
+        converted += sum(old != new for old, new in zip(sentence, bio))
+        tags.append(bio)
+    if not converted:
+        return split
+    return dataclasses.replace(split, tags=tags, converted_tags=split.converted_tags + converted)
 
 
 # --------------------------------------------------------------------------- folder layout
@@ -211,117 +255,7 @@ def read_folder(folder: Path, *, seed: int = 0, dev_fraction: float = 0.1, name:
         dev = read_split_folder(folder / dev_names[0], f"{display}/{dev_names[0]}")
     else:
         train, dev = carve(train, dev_fraction, seed=seed, display=f"{display}/train")
-    return Dataset(name=name or folder.resolve().name, train=train, dev=dev, test=test)
-
-
-# --------------------------------------------------------------------------- column (CoNLL) files
-
-
-def read_column_file(path: Path, display: str) -> Split:
-    """Word in the first column, tag in the last, blank lines between sentences; `-DOCSTART-` lines skipped."""
-    lines = read_text_lines(path, display)
-    words, tags = [], []
-    sentence, sentence_tags = [], []
-    for number, line in enumerate(lines, start=1):
-        columns = line.split()
-        if not columns:
-            if sentence:
-                words.append(sentence)
-                tags.append(sentence_tags)
-                sentence, sentence_tags = [], []
-            continue
-        if columns[0] == "-DOCSTART-":
-            continue
-        if len(columns) < 2:
-            raise DatasetError(
-                f"{display} line {number}: 1 column, expected a word and its tag separated by a space or a tab"
-            )
-        check_tag(columns[-1], display, number, len(sentence) + 1)
-        sentence.append(columns[0])
-        sentence_tags.append(columns[-1])
-    if sentence:
-        words.append(sentence)
-        tags.append(sentence_tags)
-    if not words:
-        raise DatasetError(f"{display} line 1: no sentences")
-    return Split(words=words, tags=tags)
-
-
-# --------------------------------------------------------------------------- CSV / TSV files
-
-
-def read_table_file(path: Path, display: str) -> dict[str, Split]:
-    """A CSV (or TSV) file with `words` and `tags` columns; returns its splits by name.
-
-    Without a `split` column every row belongs to `"all"`.
-    """
-    lines = read_text_lines(path, display)
-    delimiter = "\t" if Path(path).suffix.lower() == ".tsv" else ","
-    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
-    reader = csv.reader(io.StringIO("\n".join(lines) + "\n", newline=""), delimiter=delimiter, quoting=quoting)
-    try:
-        header = [column.strip().lower() for column in next(reader)]
-    except csv.Error as error:
-        raise DatasetError(f"{display} line 1: {error}") from None
-    for required in ("words", "tags"):
-        if required not in header:
-            raise DatasetError(
-                f"{display} line 1: no {required!r} column (the header has: {', '.join(header) or 'nothing'})"
-            )
-    intent_column = next((column for column in ("intent", "label") if column in header), None)
-    columns = {
-        "words": header.index("words"),
-        "tags": header.index("tags"),
-        "intent": header.index(intent_column) if intent_column else None,
-        "split": header.index("split") if "split" in header else None,
-    }
-    rows: dict[str, list[tuple[list[str], list[str], str | None]]] = {}
-    last_line = reader.line_num
-    while True:
-        number = last_line + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as error:
-            raise DatasetError(f"{display} line {number}: {error}") from None
-        last_line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) < len(header):
-            raise DatasetError(f"{display} line {number}: {len(row)} fields, the header has {len(header)}")
-        sentence = row[columns["words"]].split()
-        sentence_tags = row[columns["tags"]].split()
-        if not sentence:
-            raise DatasetError(f"{display} line {number}: empty 'words' field")
-        if len(sentence_tags) != len(sentence):
-            raise DatasetError(f"{display} line {number}: {len(sentence_tags)} tags for {len(sentence)} words")
-        for position, tag in enumerate(sentence_tags, start=1):
-            check_tag(tag, display, number, position)
-        intent = None
-        if columns["intent"] is not None:
-            intent = row[columns["intent"]].strip()
-            if not intent:
-                raise DatasetError(f"{display} line {number}: empty {intent_column!r} field")
-        split_name = "all"
-        if columns["split"] is not None:
-            split_name = row[columns["split"]].strip().lower()
-            split_name = "dev" if split_name == "valid" else split_name
-            if split_name not in SPLIT_NAMES:
-                raise DatasetError(
-                    f"{display} line {number}: split {row[columns['split']]!r} is not train, dev, valid or test"
-                )
-        rows.setdefault(split_name, []).append((sentence, sentence_tags, intent))
-    if not rows:
-        raise DatasetError(f"{display} line 2: no sentences after the header")
-    return {
-        split_name: Split(
-            words=[row[0] for row in split_rows],
-            tags=[row[1] for row in split_rows],
-            intents=None if intent_column is None else [row[2] for row in split_rows],
-        )
-        for split_name, split_rows in rows.items()
-    }
+    return Dataset(name=name or folder.resolve().name, train=to_bio(train), dev=to_bio(dev), test=to_bio(test))
 
 
 # --------------------------------------------------------------------------- splitting
@@ -349,43 +283,6 @@ def carve(split: Split, fraction: float, *, seed: int, display: str) -> tuple[Sp
 def check_fraction(fraction: float) -> None:
     if not 0.0 < fraction < 0.5:
         raise DatasetError(f"dev_fraction must be between 0 and 0.5 (exclusive), got {fraction}")
-
-
-def read_file(path: Path, *, seed: int = 0, dev_fraction: float = 0.1) -> Dataset:
-    """A single column, CSV or TSV file.
-
-    A file without a `split` column holds the whole corpus: a seeded
-    `dev_fraction` of its sentences becomes the test split, another
-    `dev_fraction` the dev split, the rest train (80/10/10 by default). A CSV or
-    TSV with a `split` column keeps its own splits and carves only the missing
-    dev (from train) or test (from train, after dev).
-    """
-    path = Path(path)
-    display = str(path)
-    check_fraction(dev_fraction)
-    suffix = path.suffix.lower()
-    if suffix in COLUMN_SUFFIXES:
-        parts = {"all": read_column_file(path, display)}
-    elif suffix in TABLE_SUFFIXES:
-        parts = read_table_file(path, display)
-    else:
-        raise DatasetError(
-            f"{display}: unknown file type {suffix or '(no suffix)'!r}, expected a folder or a "
-            f"{', '.join(COLUMN_SUFFIXES + TABLE_SUFFIXES)} file"
-        )
-    if "all" in parts:
-        rest, test = carve(parts["all"], dev_fraction, seed=seed, display=display)
-        train, dev = carve(rest, dev_fraction / (1.0 - dev_fraction), seed=seed, display=display)
-    else:
-        if "train" not in parts:
-            raise DatasetError(f"{display}: no row has split 'train'")
-        train = parts["train"]
-        dev, test = parts.get("dev"), parts.get("test")
-        if dev is None:
-            train, dev = carve(train, dev_fraction, seed=seed, display=display)
-        if test is None:
-            train, test = carve(train, dev_fraction, seed=seed + 1, display=display)
-    return Dataset(name=path.stem, train=train, dev=dev, test=test)
 
 
 # --------------------------------------------------------------------------- writing
