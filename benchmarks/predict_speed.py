@@ -119,6 +119,7 @@ def make_parser():
     add = parser.add_argument
     add("--model-dir", required=True, help="a finished run folder (model.keras, encoder.json)")
     add("--data", required=True, help="dataset folder or built-in name whose test split is tagged")
+    add("--columns", type=flags.column_spec, metavar="SPEC", default=None, help=flags.COLUMNS_HELP)
     add("--batch-size", type=flags.positive_int, default=64,
         help="batch size of the batched measure (default: 64, Tagger.tag's)")
     add("--large-batch-size", type=flags.positive_int, default=1024,
@@ -145,7 +146,7 @@ def main(argv=None):
     if problem:
         fail(problem)
     try:
-        test = data.load_dataset(args.data, seed=args.seed).test
+        test = data.load_dataset(args.data, seed=args.seed, columns=args.columns).test
     except data.DatasetError as error:
         fail(f"--data: {error}")
     started = time.perf_counter()

@@ -282,6 +282,7 @@ def make_parser():
         "bucketed pipeline, for every cell. The backend is KERAS_BACKEND's.",
     )
     parser.add_argument("--data", required=True, help="dataset folder (train/dev/test) or built-in name")
+    parser.add_argument("--columns", type=flags.column_spec, metavar="SPEC", default=None, help=flags.COLUMNS_HELP)
     parser.add_argument("--cells", type=parse_cells, default=list(CELLS),
                         help=f"comma-separated cells among {','.join(CELLS)} (default: all)")
     parser.add_argument("--epochs", type=flags._bounded(int, low=2), default=4,
@@ -312,7 +313,7 @@ def main(argv=None):
         print(f"python -m benchmarks.train_speed: error: {problem}", file=sys.stderr)
         raise SystemExit(2)
     try:
-        dataset = data.load_dataset(args.data, seed=args.seed)
+        dataset = data.load_dataset(args.data, seed=args.seed, columns=args.columns)
     except data.DatasetError as error:
         print(f"python -m benchmarks.train_speed: error: --data: {error}", file=sys.stderr)
         raise SystemExit(2)

@@ -8,7 +8,7 @@ SOURCE is anything `load_dataset` accepts: travel, atis, snips, a dataset
 folder, or a .conll/.conllu/.bio/.iob/.txt/.csv/.tsv file. `--columns` says
 which column of a column file (or field of a CSV/TSV file) holds the word, the
 tag and the intent, counted from 1, where finding them by content fails. A bad
-source prints `error: <one line naming the file and line>` on stderr and exits
+source prints `python -m data: error: <one line naming the file and line>` on stderr and exits
 with status 2.
 """
 
@@ -19,10 +19,14 @@ import json
 import sys
 from collections import Counter
 
+from data import command_line
 from data.columns import parse_columns
 from data.download import DEFAULT_BASE_URL, DIGESTS, download
 from data.readers import Dataset, DatasetError, write_dataset
 from data.sources import load_dataset
+
+
+PROG = "python -m data"
 
 
 def describe(dataset: Dataset) -> dict:
@@ -73,12 +77,11 @@ def print_table(name: str, summary: dict, notes=()) -> None:
         print(note)
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse whose errors are one line: `prog: error: message (usage: ...)`, exit status 2."""
+class Parser(command_line.Parser):
+    """The shared one-line parser (`data.command_line`), its errors ending with the usage."""
 
-    def error(self, message):
-        usage = " ".join(self.format_usage().split())
-        self.exit(2, f"{self.prog}: error: {message} ({usage})\n")
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, usage_in_errors=True, **kwargs)
 
 
 def columns_option(text: str):
@@ -91,7 +94,7 @@ def columns_option(text: str):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
-        prog="python -m data", description="Describe, write and download slot-filling datasets."
+        prog=PROG, description="Describe, write and download slot-filling datasets."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
 
@@ -139,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     arguments = build_parser().parse_args(argv)
-    try:
+    with command_line.exit_on_errors(PROG, {DatasetError: 2, OSError: 2}):
         if arguments.command == "describe":
             dataset = load_dataset(
                 arguments.source, seed=arguments.seed, dev_fraction=arguments.dev_fraction, columns=arguments.columns
@@ -159,10 +162,6 @@ def main(argv=None) -> int:
         elif arguments.command == "download":
             folder = download(arguments.name, arguments.dir, base_url=arguments.base_url)
             print(folder)
-    except (DatasetError, OSError) as error:
-        message = " ".join(str(error).split()) or type(error).__name__
-        print(f"error: {message}", file=sys.stderr)
-        return 2
     return 0
 
 

@@ -28,9 +28,20 @@ def fail(prog: str, message, code: int = 2):
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse whose errors are one line, `prog: error: message`, with exit status 2."""
+    """argparse whose errors are one line, `prog: error: message`, with exit status 2.
+
+    `usage_in_errors=True` ends the line with the command's usage,
+    `(usage: prog [-h] COMMAND ...)`: for commands with subcommands, where the
+    message alone does not say what was expected.
+    """
+
+    def __init__(self, *args, usage_in_errors=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.usage_in_errors = usage_in_errors
 
     def error(self, message):
+        if self.usage_in_errors:
+            message = f"{message} ({' '.join(self.format_usage().split())})"
         self.exit(2, f"{self.prog}: error: {one_line(message)}\n")
 
 

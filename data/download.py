@@ -20,6 +20,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path, PurePosixPath
 
+from data.atomic import replace_folder
 from data.readers import DatasetError
 
 DEFAULT_BASE_URL = "https://raw.githubusercontent.com/monologg/JointBERT/master/data"
@@ -173,13 +174,7 @@ def download(
             destination.parent.mkdir(parents=True, exist_ok=True)
             url = f"{base_url.rstrip('/')}/{urllib.parse.quote(name)}/{urllib.parse.quote(relative)}"
             fetch(url, destination, expected, f"{name}/{relative}", timeout)
-        if target.exists() or target.is_symlink():
-            previous = Path(tempfile.mkdtemp(prefix=f".{name}-previous-", dir=cache))
-            os.rename(target, previous / name)
-            os.rename(temporary, target)
-            shutil.rmtree(previous, ignore_errors=True)
-        else:
-            os.rename(temporary, target)
+        replace_folder(temporary, target)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise

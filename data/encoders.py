@@ -24,11 +24,10 @@ Example:
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 
+from data.atomic import atomic_write_text
 from data.readers import DatasetError
 
 FORMAT = "slot-rnn-encoder"
@@ -286,17 +285,7 @@ class Encoder:
 
     def save(self, path) -> None:
         """Write the config as JSON (to a temporary file beside `path`, then renamed: never half-written)."""
-        path = Path(path)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as file:
-                json.dump(self.get_config(), file, ensure_ascii=False, indent=1)
-                file.write("\n")
-            os.replace(temporary, path)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-            raise
+        atomic_write_text(path, json.dumps(self.get_config(), ensure_ascii=False, indent=1) + "\n")
 
     @classmethod
     def load(cls, path) -> "Encoder":

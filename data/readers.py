@@ -31,13 +31,13 @@ starts fast (the CSV reader is `csv`, not pandas: pandas would read the words
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from data._random import StableRandom
+from data.atomic import replace_folder
 
 SPLIT_NAMES = ("train", "dev", "test")
 # CoNLL-2003 ships as eng.train, eng.testa and eng.testb.
@@ -321,13 +321,7 @@ def write_dataset(dataset: Dataset, directory, *, overwrite: bool = False) -> No
             write_lines(folder / "seq.out", [" ".join(tags) for tags in split.tags])
             if split.intents is not None:
                 write_lines(folder / "label", split.intents)
-        if directory.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}-old-", dir=directory.parent))
-            os.rename(directory, old / "previous")
-            os.rename(temporary, directory)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(temporary, directory)
+        replace_folder(temporary, directory)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise

@@ -186,7 +186,7 @@ def describe_values(values):
 def trial_settings(args):
     """What every trial trains with besides its hyperparameters, as the recipes' `Settings`."""
     return dataclasses.replace(
-        SHARED, data=args.data, epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
+        SHARED, data=args.data, columns=args.columns, epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
         buckets=args.buckets, max_train=args.max_train, seed=args.seed, verbose=args.verbose,
     )
 

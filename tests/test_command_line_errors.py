@@ -129,7 +129,7 @@ def bad_dataset(tmp_path, name):
 def test_describe_names_the_file_and_line_of_a_broken_dataset(name, tmp_path, capsys):
     source, fragments = bad_dataset(tmp_path, name)
     assert exit_status(data_cli.main, ["describe", source]) == 2
-    one_line_error(capsys, *fragments, prefix="error: ")
+    one_line_error(capsys, *fragments, prefix="python -m data: error: ")
     assert capsys.readouterr().out == ""
 
 
@@ -158,7 +158,7 @@ def test_a_named_pipe_in_a_dataset_is_refused_not_read_forever(tmp_path):
     completed = subprocess.run([sys.executable, "-m", "data", "describe", str(folder)], cwd=REPO_ROOT,
                                capture_output=True, text=True, timeout=120)
     assert completed.returncode == 2 and "Traceback" not in completed.stderr
-    assert completed.stderr.strip() == f"error: {folder}/train/seq.out: not a regular file"
+    assert completed.stderr.strip() == f"python -m data: error: {folder}/train/seq.out: not a regular file"
 
 
 def test_write_refuses_a_broken_dataset_and_leaves_no_folder(tmp_path, capsys):
@@ -301,10 +301,10 @@ def test_recipe_refuses_to_overwrite_a_finished_run_or_resume_nothing(tiny_data,
 def test_data_write_and_download_to_an_unwritable_place_exit_2_and_name_it(where, a_file, capsys):
     target = a_file / "out" if where == "below a file" else Path("/proc/slot-rnn-reliability")
     assert exit_status(data_cli.main, ["write", "travel", str(target / "travel")]) == 2
-    one_line_error(capsys, str(target / "travel"), prefix="error: ")
+    one_line_error(capsys, str(target / "travel"), prefix="python -m data: error: ")
     argv = ["download", "atis", "--dir", str(target), "--base-url", "http://127.0.0.1:9"]
     assert exit_status(data_cli.main, argv) == 2
-    one_line_error(capsys, str(target), prefix="error: ")
+    one_line_error(capsys, str(target), prefix="python -m data: error: ")
 
 
 def test_tune_directory_below_a_file_exits_2(tiny_data, a_file, capsys):
@@ -344,7 +344,7 @@ def test_commands_print_one_line_and_no_traceback_from_the_command_line(tmp_path
     bad_csv, _ = bad_dataset(tmp_path, "csv_missing_column")
     folder_error = "d/train/seq.out line 2: 3 tags for 4 words"
     commands = {  # name: (arguments of python -m, standard input, the error line's start, a fragment of it)
-        "data": (["data", "describe", bad_folder], b"", "error: ", folder_error),
+        "data": (["data", "describe", bad_folder], b"", "python -m data: error: ", folder_error),
         "recipe": (["recipes.gru", "--data", bad_csv, "--output-dir", str(tmp_path / "run")], b"",
                    "python -m recipes.gru: error: ", "d.csv line 1: no 'tags' column"),
         "predict": (["recipes.predict", "--model-dir", str(straight_run)], b"leave boston\n\xc3\x28\n",

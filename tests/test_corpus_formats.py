@@ -319,7 +319,7 @@ def test_describe_with_columns_reads_an_ambiguous_file_and_a_bad_value_exits_2_w
     path = write(tmp_path / "amb.conll", "O\tB-x\nO\tO\n\nO\tO\n\n" * 10)
     refused = run_cli("describe", path)
     assert refused.returncode == 2 and refused.stdout == ""
-    assert refused.stderr == f"error: {path} line 1: columns 1 and 2 could each be the tag column; " \
+    assert refused.stderr == f"python -m data: error: {path} line 1: columns 1 and 2 could each be the tag column; " \
                              "choose with --columns word=N,tag=N[,intent=N] (columns counted from 1)\n"
     read = run_cli("describe", path, "--columns", "word=1,tag=2", "--json")
     assert read.returncode == 0, read.stderr

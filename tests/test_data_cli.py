@@ -32,7 +32,7 @@ def assert_one_line_error(result, *fragments):
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
+    assert lines[0].startswith("python -m data: error: ")
     for fragment in fragments:
         assert fragment in lines[0]
 

@@ -74,7 +74,7 @@ def test_download_with_a_wrong_digest_exits_2_and_leaves_the_cache_empty(file_se
     holder["directory"] = str(served)
     cache = tmp_path / "cache"
     assert exit_status(data_cli.main, ["download", "atis", "--dir", str(cache), "--base-url", base_url]) == 2
-    one_line_error(capsys, "download atis/", "SHA-256 mismatch", prefix="error: ")
+    one_line_error(capsys, "download atis/", "SHA-256 mismatch", prefix="python -m data: error: ")
     assert list(cache.iterdir()) == []
 
 

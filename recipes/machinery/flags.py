@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import math
 
+import data
 from data.command_line import Parser
 from recipes.machinery.settings import ENCODINGS, HEADS, Settings, shared_defaults
 
@@ -48,6 +49,9 @@ def bucket_list(text):
     return values
 
 
+COLUMNS_HELP = ("which column of a column file holds the word, the tag and the intent, counted from 1, as "
+                "word=N,tag=N[,intent=N]; without it the columns are found by their content")
+
 positive_int = _bounded(int, low=1)
 non_negative_int = _bounded(int, low=0)
 dropout_rate = _bounded(float, low=0.0, high=1.0, high_open=True)
@@ -60,6 +64,14 @@ layer_count = _bounded(int, low=1, high=64)
 layer_width = _bounded(int, low=1, high=16384)
 window_size = _bounded(int, low=0, high=32)
 batch_size = _bounded(int, low=1, high=65536)
+
+
+def column_spec(text):
+    """`--columns word=2,tag=4,intent=3`: checked now, kept as its canonical text."""
+    try:
+        return str(data.parse_columns(text))
+    except data.DatasetError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def describe(docstring):
@@ -83,6 +95,7 @@ def make_parser(prog, description, defaults=None):
     add = parser.add_argument
     add("--data", help="dataset: a built-in name (travel; atis or snips once downloaded), "
         "a folder with train/dev/test seq.in+seq.out, or a CoNLL, CSV or TSV file")
+    add("--columns", type=column_spec, metavar="SPEC", help=COLUMNS_HELP)
     add("--encoding", choices=ENCODINGS, help="how words enter the network: 1-of-N with an OTHER "
         "dimension, learned word vectors, letter trigrams, or vectors and trigrams together")
     add("--embedding-dim", type=layer_width, help="size of learned word and trigram vectors")

@@ -132,7 +132,7 @@ def run_metrics(name, dataset, dev, test, monitor, train_seconds, model, run_dir
 
 def load_data(settings):
     """The dataset `settings.data` names, train cut to `settings.max_train` sentences."""
-    dataset = data.load_dataset(settings.data, seed=settings.seed)
+    dataset = data.load_dataset(settings.data, seed=settings.seed, columns=settings.columns)
     if settings.max_train:
         dataset.train = dataset.train.head(settings.max_train)
     return dataset

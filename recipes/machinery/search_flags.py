@@ -77,6 +77,8 @@ def make_parser(prog, description, defaults):
     training.add_argument("--data", default=SHARED.data,
                           help="dataset: a built-in name, a dataset folder, or a CoNLL, CSV or TSV file, "
                           "as in every recipe (default: %(default)s)")
+    training.add_argument("--columns", type=flags.column_spec, metavar="SPEC", default=None,
+                          help=flags.COLUMNS_HELP + " (default: found by content)")
     training.add_argument("--epochs", type=flags.positive_int, default=SHARED.epochs,
                           help="most epochs per trial (hyperband: the most any trial reaches), and the "
                           "epochs of the final retraining (default: %(default)s)")

@@ -19,11 +19,13 @@ from recipes.machinery.errors import UsageError
 
 # The flags that define a search: a rerun in the same folder must repeat them.
 SEARCH_FLAGS = (
-    "data", "tuner", "cells", "min_depth", "max_depth", "min_units", "max_units",
+    "data", "columns", "tuner", "cells", "min_depth", "max_depth", "min_units", "max_units",
     "bidirectional", "min_dropout", "max_dropout", "min_learning_rate", "max_learning_rate",
     "heads", "encoding", "embedding_dim", "window", "epochs", "patience", "batch_size",
     "max_train", "seed", "executions_per_trial",
 )
+# Search flags added after searches were saved without them, with the value those searches had.
+ADDED_LATER = {"columns": None}
 
 
 def search_settings(args):
@@ -72,6 +74,7 @@ def prepare_project(args, role):
                 raise TypeError("flags is not an object")
         except (ValueError, KeyError, TypeError):
             raise UsageError(f"{path}: unreadable; use --overwrite or another --project-name")
+        saved = {**ADDED_LATER, **saved}
         changed = [name for name in SEARCH_FLAGS if saved.get(name, "(not recorded)") != current[name]]
         if changed:
             before = " and ".join(flag_text(name, saved.get(name)) for name in changed)

@@ -25,6 +25,7 @@ class Settings:
     """Everything one training run is told: data, model shape, optimisation, run folder."""
 
     data: str = "travel"  # a built-in name, a dataset folder, or a CoNLL/CSV/TSV file
+    columns: str | None = None  # which column of a column file is the word, the tag, the intent
     encoding: str = "embedding+trigram"  # how words enter the network (ENCODINGS)
     embedding_dim: int = 100  # size of learned word and trigram vectors
     word_vectors: str | None = None  # a GloVe/word2vec text file to start the word vectors from
