@@ -113,17 +113,21 @@ def time_layers(names, batch_size, steps, features, units, masked, repeats, warm
     rows = []
     for name in names:
         model, warmup_seconds = models[name]
-        rows.append({
-            "layer": name,
-            "masked": "yes" if masked else "no",
-            "train_step_ms": 1000 * statistics.median(train_times[name]),
-            "train_step_p90_ms": 1000 * float(np.percentile(train_times[name], 90)),
-            "forward_ms": 1000 * statistics.median(forward_times[name]),
-            "warmup_seconds": warmup_seconds,
-            "parameters": int(model.count_params()),
-        })
-        log(f"  {name:<17} masked={'yes' if masked else 'no ':<3} train step {rows[-1]['train_step_ms']:7.2f} ms  "
-            f"forward {rows[-1]['forward_ms']:7.2f} ms")
+        rows.append(
+            {
+                "layer": name,
+                "masked": "yes" if masked else "no",
+                "train_step_ms": 1000 * statistics.median(train_times[name]),
+                "train_step_p90_ms": 1000 * float(np.percentile(train_times[name], 90)),
+                "forward_ms": 1000 * statistics.median(forward_times[name]),
+                "warmup_seconds": warmup_seconds,
+                "parameters": int(model.count_params()),
+            }
+        )
+        log(
+            f"  {name:<17} masked={'yes' if masked else 'no ':<3} train step {rows[-1]['train_step_ms']:7.2f} ms  "
+            f"forward {rows[-1]['forward_ms']:7.2f} ms"
+        )
     by_name = {row["layer"]: row for row in rows}
     for name, reference, target in COMPARISONS:
         if name in by_name and reference in by_name:
@@ -176,11 +180,18 @@ def make_parser():
     add("--units", type=flags.positive_int, default=128, help="units of every layer (default: 128)")
     add("--repeats", type=flags._bounded(int, low=3), default=40, help="timed steps per model (default: 40)")
     add("--warmup", type=flags.positive_int, default=3, help="untimed steps per model first (default: 3)")
-    add("--masked", choices=("both", "yes", "no"), default="both",
-        help="time with a padding mask, without, or both (default: both)")
+    add(
+        "--masked",
+        choices=("both", "yes", "no"),
+        default="both",
+        help="time with a padding mask, without, or both (default: both)",
+    )
     add("--seed", type=flags.non_negative_int, default=0, help="weights and data seed")
-    add("--output", default=None,
-        help="path stem of the .csv and .md results (default: benchmarks/results/layer_speed_<backend>)")
+    add(
+        "--output",
+        default=None,
+        help="path stem of the .csv and .md results (default: benchmarks/results/layer_speed_<backend>)",
+    )
     return parser
 
 
@@ -198,8 +209,20 @@ def main(argv=None):
     print(f"{shape}; {args.warmup} warm-up and {args.repeats} timed steps per model", flush=True)
     rows = []
     for masked in {"both": (False, True), "yes": (True,), "no": (False,)}[args.masked]:
-        rows.extend(time_layers(args.layers, args.batch_size, args.steps, args.features, args.units, masked,
-                                args.repeats, args.warmup, args.seed, log=lambda line: print(line, flush=True)))
+        rows.extend(
+            time_layers(
+                args.layers,
+                args.batch_size,
+                args.steps,
+                args.features,
+                args.units,
+                masked,
+                args.repeats,
+                args.warmup,
+                args.seed,
+                log=lambda line: print(line, flush=True),
+            )
+        )
     notes = [
         environment,
         f"{shape}; Adam, mean squared error, one fixed batch; {args.warmup} warm-up steps, then the models take "

@@ -120,16 +120,31 @@ def make_parser():
     add("--model-dir", required=True, help="a finished run folder (model.keras, encoder.json)")
     add("--data", required=True, help="dataset folder or built-in name whose test split is tagged")
     add("--columns", type=flags.column_spec, metavar="SPEC", default=None, help=flags.COLUMNS_HELP)
-    add("--batch-size", type=flags.positive_int, default=64,
-        help="batch size of the batched measure (default: 64, Tagger.tag's)")
-    add("--large-batch-size", type=flags.positive_int, default=1024,
-        help="batch size of the unfilled model-only measure (default: 1024, a whole bucket of most test sets)")
+    add(
+        "--batch-size",
+        type=flags.positive_int,
+        default=64,
+        help="batch size of the batched measure (default: 64, Tagger.tag's)",
+    )
+    add(
+        "--large-batch-size",
+        type=flags.positive_int,
+        default=1024,
+        help="batch size of the unfilled model-only measure (default: 1024, a whole bucket of most test sets)",
+    )
     add("--repeats", type=flags.positive_int, default=7, help="timed batched calls (default: 7)")
-    add("--sentences", type=flags._bounded(int, low=20), default=200,
-        help="test sentences timed one at a time (default: 200)")
+    add(
+        "--sentences",
+        type=flags._bounded(int, low=20),
+        default=200,
+        help="test sentences timed one at a time (default: 200)",
+    )
     add("--seed", type=flags.non_negative_int, default=0, help="which test sentences are timed one at a time")
-    add("--output", default=None,
-        help="path stem of the .csv and .md results (default: benchmarks/results/predict_speed_<backend>)")
+    add(
+        "--output",
+        default=None,
+        help="path stem of the .csv and .md results (default: benchmarks/results/predict_speed_<backend>)",
+    )
     return parser
 
 
@@ -163,22 +178,33 @@ def main(argv=None):
     words = sum(len(w) for w in test.words)
     rng = np.random.default_rng(args.seed)
     chosen = [sentences[i] for i in rng.choice(len(sentences), size=min(args.sentences, len(sentences)), replace=False)]
-    print(f"{args.model_dir}: loaded in {load_seconds:.1f} s; {len(sentences)} test sentences, {words:,} words",
-          flush=True)
+    print(
+        f"{args.model_dir}: loaded in {load_seconds:.1f} s; {len(sentences)} test sentences, {words:,} words",
+        flush=True,
+    )
 
     batched = [("batched, Tagger.tag", args.batch_size, lambda: tagger.tag(sentences, batch_size=args.batch_size))]
     fills = {True: "filled to the batch size", "power_of_two": "filled to a power of two", False: "unfilled"}
-    for batch_size, fill in ((args.batch_size, "power_of_two"), (args.batch_size, True), (args.batch_size, False),
-                             (args.large_batch_size, False)):
+    for batch_size, fill in (
+        (args.batch_size, "power_of_two"),
+        (args.batch_size, True),
+        (args.batch_size, False),
+        (args.large_batch_size, False),
+    ):
         label = f"batched, model.predict_on_batch only, {fills[fill]}"
         batched.append((label, batch_size, model_only(tagger, test, batch_size, fill)))
     timings = take_turns([job for _, _, job in batched], args.repeats)
     rows = []
     for (label, batch_size, _), times in zip(batched, timings):
         seconds = statistics.median(times)
-        row = {"measure": label, "batch_size": batch_size, "sentences": len(sentences),
-               "sentences_per_second": len(sentences) / seconds, "words_per_second": words / seconds,
-               "mean_ms": 1000 * seconds}
+        row = {
+            "measure": label,
+            "batch_size": batch_size,
+            "sentences": len(sentences),
+            "sentences_per_second": len(sentences) / seconds,
+            "words_per_second": words / seconds,
+            "mean_ms": 1000 * seconds,
+        }
         if label == "batched, Tagger.tag":
             row["target"] = f">= {BATCHED_TARGET:,} sentences/s"
             row["target_met"] = "yes" if row["sentences_per_second"] >= BATCHED_TARGET else "NO"
@@ -188,16 +214,23 @@ def main(argv=None):
     single = ((None, "single sentence, Tagger.tag default"), (1, "single sentence, Tagger.tag"))
     latencies = single_sentence_latencies(tagger, chosen, [size for size, _ in single])
     for (batch_size, label), times in zip(single, latencies):
-        row = {"measure": label, "batch_size": batch_size or DEFAULT_TAG_BATCH_SIZE, "sentences": len(chosen),
-               "sentences_per_second": 1000 * len(times) / times.sum(),
-               "p50_ms": float(np.percentile(times, 50)), "p95_ms": float(np.percentile(times, 95)),
-               "mean_ms": float(times.mean())}
+        row = {
+            "measure": label,
+            "batch_size": batch_size or DEFAULT_TAG_BATCH_SIZE,
+            "sentences": len(chosen),
+            "sentences_per_second": 1000 * len(times) / times.sum(),
+            "p50_ms": float(np.percentile(times, 50)),
+            "p95_ms": float(np.percentile(times, 95)),
+            "mean_ms": float(times.mean()),
+        }
         if batch_size is None:
             row["target"] = f"p50 <= {LATENCY_TARGET_MS} ms"
             row["target_met"] = "yes" if row["p50_ms"] <= LATENCY_TARGET_MS else "NO"
         rows.append(row)
-        print(f"  {label} (batch_size {row['batch_size']}): p50 {row['p50_ms']:.2f} ms, p95 {row['p95_ms']:.2f} ms",
-              flush=True)
+        print(
+            f"  {label} (batch_size {row['batch_size']}): p50 {row['p50_ms']:.2f} ms, p95 {row['p95_ms']:.2f} ms",
+            flush=True,
+        )
 
     model = tagger.model
     notes = [

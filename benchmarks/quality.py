@@ -42,8 +42,9 @@ def expected_config(name, seed, args):
     from recipes.machinery import flags, settings
 
     module = importlib.import_module(f"recipes.{name}")
-    parsed = flags.parse_settings(["--data", args.data, "--seed", str(seed), *args.extra],
-                                  f"python -m recipes.{name}", "", module.DEFAULTS)
+    parsed = flags.parse_settings(
+        ["--data", args.data, "--seed", str(seed), *args.extra], f"python -m recipes.{name}", "", module.DEFAULTS
+    )
     return json.loads(json.dumps(settings.as_config(parsed)))
 
 
@@ -62,8 +63,10 @@ def check_reused_run(run_dir, name, seed, args):
         differ.insert(0, "data")
     if differ:
         details = ", ".join(f"{key} {saved.get(key)!r} (now {wanted.get(key)!r})" for key in differ)
-        raise StaleRun(f"{run_dir} holds a finished run with other settings: {details}; "
-                       "remove it or choose another --runs-dir or --label")
+        raise StaleRun(
+            f"{run_dir} holds a finished run with other settings: {details}; "
+            "remove it or choose another --runs-dir or --label"
+        )
 
 
 def parse_args(argv):
@@ -73,8 +76,9 @@ def parse_args(argv):
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per recipe")
     parser.add_argument("--jobs", type=int, default=1, help="trainings run at once")
     parser.add_argument("--runs-dir", default="runs/quality", help="where the run folders go")
-    parser.add_argument("--output", default=str(REPO_ROOT / "benchmarks" / "results" / "quality"),
-                        help="table path without extension")
+    parser.add_argument(
+        "--output", default=str(REPO_ROOT / "benchmarks" / "results" / "quality"), help="table path without extension"
+    )
     parser.add_argument("--label", default="", help="a name for this configuration in the table")
     parser.add_argument("extra", nargs=argparse.REMAINDER, help="flags after -- go to every recipe")
     args = parser.parse_args(argv)
@@ -96,8 +100,20 @@ def train_one(name, seed, args):
     if reused:
         check_reused_run(run_dir, name, seed, args)
     else:
-        command = [sys.executable, "-m", f"recipes.{name}", "--data", args.data, "--seed", str(seed),
-                   "--output-dir", str(run_dir), "--verbose", "0", *args.extra]
+        command = [
+            sys.executable,
+            "-m",
+            f"recipes.{name}",
+            "--data",
+            args.data,
+            "--seed",
+            str(seed),
+            "--output-dir",
+            str(run_dir),
+            "--verbose",
+            "0",
+            *args.extra,
+        ]
         log = Path(args.runs_dir) / f"{name}{suffix}-seed{seed}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "w", encoding="utf-8") as handle:
@@ -139,9 +155,12 @@ def main(argv=None):
                 for pending in futures:
                     pending.cancel()
                 raise SystemExit(2)
-            print(f"{name} seed {seed}: test F1 {100 * metrics['test']['f1']:.2f} "
-                  f"(dev {100 * metrics['dev']['f1']:.2f}, {metrics['epochs']} epochs, "
-                  f"{metrics['train_seconds']:.0f} s)", flush=True)
+            print(
+                f"{name} seed {seed}: test F1 {100 * metrics['test']['f1']:.2f} "
+                f"(dev {100 * metrics['dev']['f1']:.2f}, {metrics['epochs']} epochs, "
+                f"{metrics['train_seconds']:.0f} s)",
+                flush=True,
+            )
             results.append((name, seed, metrics))
             reused_count += reused
 
@@ -150,20 +169,22 @@ def main(argv=None):
         runs = [metrics for recipe, _, metrics in sorted(results, key=lambda r: r[1]) if recipe == name]
         test = [100 * m["test"]["f1"] for m in runs]
         dev = [100 * m["dev"]["f1"] for m in runs]
-        rows.append({
-            "recipe": name,
-            "config": args.label or "default",
-            "seeds": len(runs),
-            "test_f1_mean": round(statistics.mean(test), 2),
-            "test_f1_std": round(statistics.stdev(test), 2) if len(test) > 1 else 0.0,
-            "test_f1_runs": " ".join(f"{value:.2f}" for value in test),
-            "dev_f1_mean": round(statistics.mean(dev), 2),
-            "epochs_mean": round(statistics.mean(m["epochs"] for m in runs), 1),
-            "train_seconds_mean": round(statistics.mean(m["train_seconds"] for m in runs), 1),
-            "parameters": runs[0]["parameters"],
-            "backend": runs[0]["backend"],
-            "devices": " ".join(m.get("device", "?") for m in runs),
-        })
+        rows.append(
+            {
+                "recipe": name,
+                "config": args.label or "default",
+                "seeds": len(runs),
+                "test_f1_mean": round(statistics.mean(test), 2),
+                "test_f1_std": round(statistics.stdev(test), 2) if len(test) > 1 else 0.0,
+                "test_f1_runs": " ".join(f"{value:.2f}" for value in test),
+                "dev_f1_mean": round(statistics.mean(dev), 2),
+                "epochs_mean": round(statistics.mean(m["epochs"] for m in runs), 1),
+                "train_seconds_mean": round(statistics.mean(m["train_seconds"] for m in runs), 1),
+                "parameters": runs[0]["parameters"],
+                "backend": runs[0]["backend"],
+                "devices": " ".join(m.get("device", "?") for m in runs),
+            }
+        )
     command = "python -m benchmarks.quality " + " ".join(argv if argv is not None else sys.argv[1:])
     notes = [
         f"command: `{command}`",
@@ -175,6 +196,7 @@ def main(argv=None):
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     print(save_table(output, "Test slot F1 over seeds", COLUMNS, rows, notes))
+
 
 if __name__ == "__main__":
     main()

@@ -16,8 +16,16 @@ from recipes.machinery.tables import Column, markdown_table, save_table
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
 
-__all__ = ["Column", "RESULTS_DIR", "check_writable", "environment_line", "markdown_table", "output_stem",
-           "peak_memory_mib", "save_table"]
+__all__ = [
+    "Column",
+    "RESULTS_DIR",
+    "check_writable",
+    "environment_line",
+    "markdown_table",
+    "output_stem",
+    "peak_memory_mib",
+    "save_table",
+]
 
 
 def output_stem(option, default_name):

@@ -89,9 +89,7 @@ def build_baseline(recurrent_layer, vocabulary_size, num_tags, learning_rate, em
 def baseline_arrays(encoder, split):
     """Every sentence padded to the longest: word ids, tag ids, and 0/1 weights."""
     x = keras.utils.pad_sequences([encoder.encode_words(words) for words in split.words], padding="post")
-    y = keras.utils.pad_sequences(
-        [encoder.encode_tags(tags, unknown="O") for tags in split.tags], padding="post"
-    )
+    y = keras.utils.pad_sequences([encoder.encode_tags(tags, unknown="O") for tags in split.tags], padding="post")
     weights = (x != 0).astype("float32")
     return x, y, weights
 
@@ -106,8 +104,9 @@ def build_pipeline(cell, encoder, learning_rate, units=UNITS, embedding_dim=EMBE
     """The recipe's `build_model` with depth 1, word vectors only and window 0
     (the baseline's input), compiled as the recipes compile theirs (`model_parts.compile_model`)."""
     recipe = importlib.import_module(f"recipes.{cell}")
-    model = recipe.build_model(encoder, depth=1, units=units, bidirectional=True, encoding="embedding",
-                               embedding_dim=embedding_dim, window=0)
+    model = recipe.build_model(
+        encoder, depth=1, units=units, bidirectional=True, encoding="embedding", embedding_dim=embedding_dim, window=0
+    )
     return model_parts.compile_model(model, learning_rate)
 
 
@@ -160,22 +159,34 @@ def measure_cell(cell, dataset, encoder, epochs, seed, baseline_learning_rate, s
     for setup in setups:
         keras.utils.set_random_seed(seed)
         model = build_pipeline(cell, encoder, pipeline_learning_rate)
-        batches = training.TrainingBatches(encoded, setup.batch_size, ("words",), seed, 0, with_weights=True,
-                                  buckets=setup.buckets)
+        batches = training.TrainingBatches(
+            encoded, setup.batch_size, ("words",), seed, 0, with_weights=True, buckets=setup.buckets
+        )
         pipelines.append((setup, model, batches, training.fit_input(batches), EpochTimer()))
     keras.utils.set_random_seed(seed)
-    baseline = build_baseline(baseline_layer(pipelines[0][1]), encoder.word_vocabulary_size, encoder.num_tags,
-                              baseline_learning_rate)
+    baseline = build_baseline(
+        baseline_layer(pipelines[0][1]), encoder.word_vocabulary_size, encoder.num_tags, baseline_learning_rate
+    )
     x, y, weights = baseline_arrays(encoder, train)
     baseline_timer = EpochTimer()
 
     for epoch in range(epochs):
-        baseline.fit(x, y, sample_weight=weights, batch_size=BATCH_SIZE, epochs=epoch + 1, initial_epoch=epoch,
-                     callbacks=[baseline_timer], verbose=0)
+        baseline.fit(
+            x,
+            y,
+            sample_weight=weights,
+            batch_size=BATCH_SIZE,
+            epochs=epoch + 1,
+            initial_epoch=epoch,
+            callbacks=[baseline_timer],
+            verbose=0,
+        )
         for _, model, _, fit_input, timer in pipelines:
             model.fit(fit_input, epochs=epoch + 1, initial_epoch=epoch, callbacks=[timer], verbose=0)
-        log(f"  {cell} epoch {epoch + 1}/{epochs}: baseline {baseline_timer.seconds[-1]:.2f} s, pipeline "
-            + ", ".join(f"{timer.seconds[-1]:.2f} s" for *_, timer in pipelines))
+        log(
+            f"  {cell} epoch {epoch + 1}/{epochs}: baseline {baseline_timer.seconds[-1]:.2f} s, pipeline "
+            + ", ".join(f"{timer.seconds[-1]:.2f} s" for *_, timer in pipelines)
+        )
 
     baseline_seconds = statistics.median(baseline_timer.seconds[1:])
     baseline_cpu_seconds = statistics.median(baseline_timer.cpu_seconds[1:])
@@ -187,33 +198,35 @@ def measure_cell(cell, dataset, encoder, epochs, seed, baseline_learning_rate, s
         pipeline_seconds = statistics.median(timer.seconds[1:])
         pipeline_cpu_seconds = statistics.median(timer.cpu_seconds[1:])
         pipeline_f1 = test_f1(model, encoder, dataset.test)
-        rows.append({
-            "cell": cell,
-            "pipeline": setup.label,
-            "buckets": ",".join(map(str, setup.buckets)),
-            "pipeline_batch_size": setup.batch_size,
-            "baseline_words_per_second": real_words / baseline_seconds,
-            "pipeline_words_per_second": real_words / pipeline_seconds,
-            "speedup": baseline_seconds / pipeline_seconds,
-            "baseline_epoch_seconds": baseline_seconds,
-            "pipeline_epoch_seconds": pipeline_seconds,
-            "baseline_cpu_seconds": baseline_cpu_seconds,
-            "pipeline_cpu_seconds": pipeline_cpu_seconds,
-            "cpu_speedup": baseline_cpu_seconds / pipeline_cpu_seconds,
-            "baseline_warmup_seconds": baseline_timer.seconds[0],
-            "pipeline_warmup_seconds": timer.seconds[0],
-            "baseline_test_f1": 100 * baseline_f1,
-            "pipeline_test_f1": 100 * pipeline_f1,
-            "f1_difference": 100 * (pipeline_f1 - baseline_f1),
-            "baseline_real_share": real_words / x.size,
-            "pipeline_real_share": real_words / sum(batch.weights.size for batch in batches.batches),
-            "pipeline_batches": len(batches),
-            "pipeline_learning_rate": pipeline_learning_rate,
-            "baseline_parameters": int(baseline.count_params()),
-            "pipeline_parameters": int(model.count_params()),
-            "epochs": epochs,
-            "peak_memory_mib": peak_memory_mib(),
-        })
+        rows.append(
+            {
+                "cell": cell,
+                "pipeline": setup.label,
+                "buckets": ",".join(map(str, setup.buckets)),
+                "pipeline_batch_size": setup.batch_size,
+                "baseline_words_per_second": real_words / baseline_seconds,
+                "pipeline_words_per_second": real_words / pipeline_seconds,
+                "speedup": baseline_seconds / pipeline_seconds,
+                "baseline_epoch_seconds": baseline_seconds,
+                "pipeline_epoch_seconds": pipeline_seconds,
+                "baseline_cpu_seconds": baseline_cpu_seconds,
+                "pipeline_cpu_seconds": pipeline_cpu_seconds,
+                "cpu_speedup": baseline_cpu_seconds / pipeline_cpu_seconds,
+                "baseline_warmup_seconds": baseline_timer.seconds[0],
+                "pipeline_warmup_seconds": timer.seconds[0],
+                "baseline_test_f1": 100 * baseline_f1,
+                "pipeline_test_f1": 100 * pipeline_f1,
+                "f1_difference": 100 * (pipeline_f1 - baseline_f1),
+                "baseline_real_share": real_words / x.size,
+                "pipeline_real_share": real_words / sum(batch.weights.size for batch in batches.batches),
+                "pipeline_batches": len(batches),
+                "pipeline_learning_rate": pipeline_learning_rate,
+                "baseline_parameters": int(baseline.count_params()),
+                "pipeline_parameters": int(model.count_params()),
+                "epochs": epochs,
+                "peak_memory_mib": peak_memory_mib(),
+            }
+        )
     keras.backend.clear_session()
     return rows
 
@@ -255,9 +268,7 @@ def parse_cells(text):
     cells = [cell.strip() for cell in text.split(",") if cell.strip()]
     unknown = [cell for cell in cells if cell not in CELLS]
     if unknown or not cells:
-        raise argparse.ArgumentTypeError(
-            f"expected a comma-separated list among {', '.join(CELLS)}, got {text!r}"
-        )
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list among {', '.join(CELLS)}, got {text!r}")
     return list(dict.fromkeys(cells))
 
 
@@ -283,24 +294,51 @@ def make_parser():
     )
     parser.add_argument("--data", required=True, help="dataset folder (train/dev/test) or built-in name")
     parser.add_argument("--columns", type=flags.column_spec, metavar="SPEC", default=None, help=flags.COLUMNS_HELP)
-    parser.add_argument("--cells", type=parse_cells, default=list(CELLS),
-                        help=f"comma-separated cells among {','.join(CELLS)} (default: all)")
-    parser.add_argument("--epochs", type=flags._bounded(int, low=2), default=4,
-                        help="epochs per model: one warm-up, the median of the others is timed (default: 4)")
-    parser.add_argument("--max-train", type=flags.positive_int, default=None,
-                        help="use at most this many training sentences (quick trials)")
-    parser.add_argument("--buckets", type=flags.bucket_list, default=DEFAULT_BUCKETS,
-                        help="the pipeline's padded lengths, as the recipes' --buckets "
-                        f"(default: {','.join(map(str, DEFAULT_BUCKETS))})")
-    parser.add_argument("--variant", type=parse_variant, action="append", default=[],
-                        help="also train (b) fed otherwise, in turn with the others, one more row per cell: "
-                        "'buckets=7,9,11,14,18,27,46', 'batch_size=64' or both joined by ';' (repeatable)")
+    parser.add_argument(
+        "--cells",
+        type=parse_cells,
+        default=list(CELLS),
+        help=f"comma-separated cells among {','.join(CELLS)} (default: all)",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=flags._bounded(int, low=2),
+        default=4,
+        help="epochs per model: one warm-up, the median of the others is timed (default: 4)",
+    )
+    parser.add_argument(
+        "--max-train",
+        type=flags.positive_int,
+        default=None,
+        help="use at most this many training sentences (quick trials)",
+    )
+    parser.add_argument(
+        "--buckets",
+        type=flags.bucket_list,
+        default=DEFAULT_BUCKETS,
+        help="the pipeline's padded lengths, as the recipes' --buckets "
+        f"(default: {','.join(map(str, DEFAULT_BUCKETS))})",
+    )
+    parser.add_argument(
+        "--variant",
+        type=parse_variant,
+        action="append",
+        default=[],
+        help="also train (b) fed otherwise, in turn with the others, one more row per cell: "
+        "'buckets=7,9,11,14,18,27,46', 'batch_size=64' or both joined by ';' (repeatable)",
+    )
     parser.add_argument("--seed", type=flags.non_negative_int, default=0, help="weights and shuffling seed")
-    parser.add_argument("--baseline-learning-rate", type=flags.positive_float, default=BASELINE_LEARNING_RATE,
-                        help="Adam learning rate of the baseline (default: Keras's own, 0.001)")
-    parser.add_argument("--output", default=None,
-                        help="path stem of the .csv and .md results (default: "
-                        "benchmarks/results/train_speed_<backend>)")
+    parser.add_argument(
+        "--baseline-learning-rate",
+        type=flags.positive_float,
+        default=BASELINE_LEARNING_RATE,
+        help="Adam learning rate of the baseline (default: Keras's own, 0.001)",
+    )
+    parser.add_argument(
+        "--output",
+        default=None,
+        help="path stem of the .csv and .md results (default: benchmarks/results/train_speed_<backend>)",
+    )
     return parser
 
 
@@ -324,9 +362,12 @@ def main(argv=None):
     longest = max(len(words) for words in dataset.train.words)
     environment = environment_line()
     print(environment, flush=True)
-    print(f"{dataset.name}: {len(dataset.train)} training sentences, {real_words:,} words "
-          f"(mean {real_words / len(dataset.train):.1f}, longest {longest}), {len(dataset.test)} test sentences; "
-          f"cells {', '.join(args.cells)}; {args.epochs} epochs each (1 warm-up)", flush=True)
+    print(
+        f"{dataset.name}: {len(dataset.train)} training sentences, {real_words:,} words "
+        f"(mean {real_words / len(dataset.train):.1f}, longest {longest}), {len(dataset.test)} test sentences; "
+        f"cells {', '.join(args.cells)}; {args.epochs} epochs each (1 warm-up)",
+        flush=True,
+    )
 
     first_label = "project defaults" if args.buckets == DEFAULT_BUCKETS else "buckets " + _join(args.buckets)
     setups = [PipelineSetup(args.buckets, BATCH_SIZE, first_label)]
@@ -334,16 +375,28 @@ def main(argv=None):
         buckets = variant.get("buckets", args.buckets)
         batch_size = variant.get("batch_size", BATCH_SIZE)
         label = "; ".join(
-            part for part in (
+            part
+            for part in (
                 f"buckets {_join(buckets)}" if buckets != args.buckets else "",
                 f"batch {batch_size}" if batch_size != BATCH_SIZE else "",
-            ) if part
+            )
+            if part
         )
         setups.append(PipelineSetup(buckets, batch_size, label or "same as the first"))
     rows = []
     for cell in args.cells:
-        rows.extend(measure_cell(cell, dataset, encoder, args.epochs, args.seed, args.baseline_learning_rate,
-                                 setups, log=lambda line: print(line, flush=True)))
+        rows.extend(
+            measure_cell(
+                cell,
+                dataset,
+                encoder,
+                args.epochs,
+                args.seed,
+                args.baseline_learning_rate,
+                setups,
+                log=lambda line: print(line, flush=True),
+            )
+        )
 
     notes = [
         environment,

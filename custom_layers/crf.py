@@ -65,10 +65,7 @@ def bio_transition_mask(tags):
     [True, True, False]
     """
     if isinstance(tags, str) or not all(isinstance(tag, str) for tag in tags):
-        raise ValueError(
-            "Received an invalid value for argument tags, expected a list of tag "
-            f"strings, got {tags!r}."
-        )
+        raise ValueError(f"Received an invalid value for argument tags, expected a list of tag strings, got {tags!r}.")
     parsed = [_parse_bio(tag) for tag in tags]
     allowed = []
     for from_prefix, from_type in parsed:
@@ -104,8 +101,7 @@ def _check_allowed(value, name, shape):
     except TypeError:
         expected = " x ".join(str(size) for size in shape)
         raise ValueError(
-            f"Received an invalid value for argument {name}, expected {expected} "
-            f"booleans, got {value!r}."
+            f"Received an invalid value for argument {name}, expected {expected} booleans, got {value!r}."
         ) from None
 
 
@@ -227,20 +223,15 @@ class CRF(keras.layers.Layer):
         super().__init__(**kwargs)
         if isinstance(num_tags, bool) or not isinstance(num_tags, int) or num_tags < 1:
             raise ValueError(
-                "Received an invalid value for argument num_tags, expected a "
-                f"positive integer, got {num_tags!r}."
+                f"Received an invalid value for argument num_tags, expected a positive integer, got {num_tags!r}."
             )
         self.num_tags = num_tags
         self.use_kernel = bool(use_kernel)
-        self.allowed_transitions = _check_allowed(
-            allowed_transitions, "allowed_transitions", (num_tags, num_tags)
-        )
+        self.allowed_transitions = _check_allowed(allowed_transitions, "allowed_transitions", (num_tags, num_tags))
         self.allowed_start_transitions = _check_allowed(
             allowed_start_transitions, "allowed_start_transitions", (num_tags,)
         )
-        self.allowed_end_transitions = _check_allowed(
-            allowed_end_transitions, "allowed_end_transitions", (num_tags,)
-        )
+        self.allowed_end_transitions = _check_allowed(allowed_end_transitions, "allowed_end_transitions", (num_tags,))
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.transitions_initializer = keras.initializers.get(transitions_initializer)
@@ -256,8 +247,7 @@ class CRF(keras.layers.Layer):
         if self.use_kernel:
             if input_dim is None:
                 raise ValueError(
-                    "CRF with use_kernel=True needs a known last input dimension, "
-                    f"got an input of shape {input_shape}."
+                    f"CRF with use_kernel=True needs a known last input dimension, got an input of shape {input_shape}."
                 )
             self.kernel = self.add_weight(
                 name="kernel",
@@ -355,9 +345,7 @@ class CRF(keras.layers.Layer):
         TensorFlow backend's scan fails on nested inputs whose length is unknown
         when traced (`None` timesteps, as in padded `tf.data` batches).
         """
-        steps = ops.concatenate(
-            [emissions, ops.cast(mask, emissions.dtype)[:, :, None]], axis=-1
-        )
+        steps = ops.concatenate([emissions, ops.cast(mask, emissions.dtype)[:, :, None]], axis=-1)
         return ops.transpose(steps[:, 1:, :], (1, 0, 2))
 
     @staticmethod
@@ -394,9 +382,7 @@ class CRF(keras.layers.Layer):
             emission, valid = self._unpack_step(step)  # word t
             shift = ops.stop_gradient(ops.max(alpha, axis=1, keepdims=True))  # m
             summed = ops.matmul(ops.exp(alpha - shift), exp_transitions)
-            next_alpha = (
-                ops.log(ops.maximum(summed, 1e-30)) + shift + column_max + emission
-            )
+            next_alpha = ops.log(ops.maximum(summed, 1e-30)) + shift + column_max + emission
             return ops.where(valid, next_alpha, alpha), None
 
         alpha, _ = ops.scan(forward_step, alpha, self._time_major(emissions, mask))
@@ -446,9 +432,7 @@ class CRF(keras.layers.Layer):
             Float32 tensor `(batch_size,)`, 0 for fully padded rows.
         """
         emissions, mask = self._standardize(emissions, mask)
-        log_prob = self.sequence_score(emissions, tags, mask) - self.log_partition(
-            emissions, mask
-        )
+        log_prob = self.sequence_score(emissions, tags, mask) - self.log_partition(emissions, mask)
         has_words = ops.any(mask, axis=1)
         return ops.where(has_words, log_prob, ops.zeros_like(log_prob))
 
@@ -520,12 +504,8 @@ class CRF(keras.layers.Layer):
             previous_tag = ops.where(valid[:, 0], best, tag)
             return previous_tag, previous_tag
 
-        _, earlier_tags = ops.scan(
-            backtrack_step, last_tag, backward_steps, reverse=True
-        )
-        path = ops.concatenate(
-            [ops.transpose(earlier_tags, (1, 0)), last_tag[:, None]], axis=1
-        )
+        _, earlier_tags = ops.scan(backtrack_step, last_tag, backward_steps, reverse=True)
+        path = ops.concatenate([ops.transpose(earlier_tags, (1, 0)), last_tag[:, None]], axis=1)
         return ops.where(mask, path, ops.zeros_like(path))
 
     def get_config(self):
@@ -537,27 +517,15 @@ class CRF(keras.layers.Layer):
                 "allowed_transitions": self.allowed_transitions,
                 "allowed_start_transitions": self.allowed_start_transitions,
                 "allowed_end_transitions": self.allowed_end_transitions,
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
                 "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-                "transitions_initializer": keras.initializers.serialize(
-                    self.transitions_initializer
-                ),
-                "kernel_regularizer": keras.regularizers.serialize(
-                    self.kernel_regularizer
-                ),
+                "transitions_initializer": keras.initializers.serialize(self.transitions_initializer),
+                "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
                 "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
-                "transitions_regularizer": keras.regularizers.serialize(
-                    self.transitions_regularizer
-                ),
-                "kernel_constraint": keras.constraints.serialize(
-                    self.kernel_constraint
-                ),
+                "transitions_regularizer": keras.regularizers.serialize(self.transitions_regularizer),
+                "kernel_constraint": keras.constraints.serialize(self.kernel_constraint),
                 "bias_constraint": keras.constraints.serialize(self.bias_constraint),
-                "transitions_constraint": keras.constraints.serialize(
-                    self.transitions_constraint
-                ),
+                "transitions_constraint": keras.constraints.serialize(self.transitions_constraint),
             }
         )
         return config

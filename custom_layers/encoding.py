@@ -20,10 +20,7 @@ from keras import ops
 
 def _check_positive_int(value, name):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"Received an invalid value for argument {name}, expected a positive "
-            f"integer, got {value!r}."
-        )
+        raise ValueError(f"Received an invalid value for argument {name}, expected a positive integer, got {value!r}.")
 
 
 @keras.saving.register_keras_serializable(package="custom_layers")
@@ -153,8 +150,7 @@ class TrigramEmbedding(keras.layers.Layer):
         _check_positive_int(output_dim, "output_dim")
         if combiner not in ("sum", "mean"):
             raise ValueError(
-                "Received an invalid value for argument combiner, expected "
-                f"'sum' or 'mean', got {combiner!r}."
+                f"Received an invalid value for argument combiner, expected 'sum' or 'mean', got {combiner!r}."
             )
         self.num_trigrams = num_trigrams
         self.output_dim = output_dim
@@ -201,15 +197,9 @@ class TrigramEmbedding(keras.layers.Layer):
                 "num_trigrams": self.num_trigrams,
                 "output_dim": self.output_dim,
                 "combiner": self.combiner,
-                "embeddings_initializer": keras.initializers.serialize(
-                    self.embeddings_initializer
-                ),
-                "embeddings_regularizer": keras.regularizers.serialize(
-                    self.embeddings_regularizer
-                ),
-                "embeddings_constraint": keras.constraints.serialize(
-                    self.embeddings_constraint
-                ),
+                "embeddings_initializer": keras.initializers.serialize(self.embeddings_initializer),
+                "embeddings_regularizer": keras.regularizers.serialize(self.embeddings_regularizer),
+                "embeddings_constraint": keras.constraints.serialize(self.embeddings_constraint),
             }
         )
         return config
@@ -260,8 +250,7 @@ class ContextWindow(keras.layers.Layer):
         super().__init__(**kwargs)
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise ValueError(
-                "Received an invalid value for argument size, expected a "
-                f"non-negative integer, got {size!r}."
+                f"Received an invalid value for argument size, expected a non-negative integer, got {size!r}."
             )
         self.size = size
         self.supports_masking = True

@@ -11,11 +11,7 @@ and `keras.layers.SimpleRNN` are built.
 """
 
 import keras
-from keras import activations
-from keras import constraints
-from keras import initializers
-from keras import ops
-from keras import regularizers
+from keras import activations, constraints, initializers, ops, regularizers
 
 from custom_layers.per_sequence_dropout import (
     PerSequenceDropoutCell,
@@ -219,9 +215,7 @@ class JordanRNNCell(PerSequenceDropoutCell, keras.layers.Layer):
         y_tm1 = states[0] if isinstance(states, (list, tuple)) else states
         inputs, y_tm1 = self.apply_dropout(inputs, y_tm1, training)
 
-        hidden = ops.add(
-            ops.matmul(inputs, self.kernel), ops.matmul(y_tm1, self.recurrent_kernel)
-        )
+        hidden = ops.add(ops.matmul(inputs, self.kernel), ops.matmul(y_tm1, self.recurrent_kernel))
         if self.use_bias:
             hidden = ops.add(hidden, self.bias)
         hidden = self.activation(hidden)
@@ -248,23 +242,17 @@ class JordanRNNCell(PerSequenceDropoutCell, keras.layers.Layer):
             "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
             "output_initializer": initializers.serialize(self.output_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
-            "output_bias_initializer": initializers.serialize(
-                self.output_bias_initializer
-            ),
+            "output_bias_initializer": initializers.serialize(self.output_bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
             "output_regularizer": regularizers.serialize(self.output_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "output_bias_regularizer": regularizers.serialize(
-                self.output_bias_regularizer
-            ),
+            "output_bias_regularizer": regularizers.serialize(self.output_bias_regularizer),
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
             "output_constraint": constraints.serialize(self.output_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
-            "output_bias_constraint": constraints.serialize(
-                self.output_bias_constraint
-            ),
+            "output_bias_constraint": constraints.serialize(self.output_bias_constraint),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "seed": self.seed,
@@ -478,9 +466,7 @@ class JordanRNN(PerSequenceDropoutRNN, keras.layers.RNN):
         self.input_spec = keras.layers.InputSpec(ndim=3)
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
-        return super().call(
-            sequences, mask=mask, training=training, initial_state=initial_state
-        )
+        return super().call(sequences, mask=mask, training=training, initial_state=initial_state)
 
     @property
     def units(self):
@@ -517,9 +503,7 @@ class JordanRNN(PerSequenceDropoutRNN, keras.layers.RNN):
     def get_config(self):
         cell_config = self.cell.get_config()
         config = {name: cell_config[name] for name in _CELL_ARGUMENTS}
-        config["activity_regularizer"] = regularizers.serialize(
-            self.activity_regularizer
-        )
+        config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         base_config = super().get_config()
         del base_config["cell"]
         return {**base_config, **config}

@@ -9,11 +9,7 @@ warm start.
 """
 
 import keras
-from keras import activations
-from keras import constraints
-from keras import initializers
-from keras import ops
-from keras import regularizers
+from keras import activations, constraints, initializers, ops, regularizers
 
 from custom_layers.per_sequence_dropout import (
     PerSequenceDropoutCell,
@@ -242,19 +238,11 @@ class PeepholeLSTMCell(PerSequenceDropoutCell, keras.layers.Layer):
             self.bias = None
 
         if self.peephole == "diagonal":
-            self.input_gate_peephole_weights = self._add_peephole_weight(
-                (units,), "input_gate_peephole_weights"
-            )
-            self.forget_gate_peephole_weights = self._add_peephole_weight(
-                (units,), "forget_gate_peephole_weights"
-            )
-            self.output_gate_peephole_weights = self._add_peephole_weight(
-                (units,), "output_gate_peephole_weights"
-            )
+            self.input_gate_peephole_weights = self._add_peephole_weight((units,), "input_gate_peephole_weights")
+            self.forget_gate_peephole_weights = self._add_peephole_weight((units,), "forget_gate_peephole_weights")
+            self.output_gate_peephole_weights = self._add_peephole_weight((units,), "output_gate_peephole_weights")
         else:
-            self.peephole_kernel = self._add_peephole_weight(
-                (units, 4 * units), "peephole_kernel"
-            )
+            self.peephole_kernel = self._add_peephole_weight((units, 4 * units), "peephole_kernel")
 
     def _add_peephole_weight(self, shape, name):
         return self.add_weight(
@@ -271,9 +259,7 @@ class PeepholeLSTMCell(PerSequenceDropoutCell, keras.layers.Layer):
         inputs, h_tm1 = self.apply_dropout(inputs, h_tm1, training)
 
         # One fused product for the four transforms, gates in order i, f, c, o.
-        z = ops.add(
-            ops.matmul(inputs, self.kernel), ops.matmul(h_tm1, self.recurrent_kernel)
-        )
+        z = ops.add(ops.matmul(inputs, self.kernel), ops.matmul(h_tm1, self.recurrent_kernel))
         if self.use_bias:
             z = ops.add(z, self.bias)
 
@@ -293,17 +279,12 @@ class PeepholeLSTMCell(PerSequenceDropoutCell, keras.layers.Layer):
             i = self.recurrent_activation(z_i)
             f = self.recurrent_activation(z_f)
             c = f * c_tm1 + i * self.activation(z_c)
-            o = self.recurrent_activation(
-                z[:, three:] + ops.matmul(c, self.peephole_kernel[:, three:])
-            )
+            o = self.recurrent_activation(z[:, three:] + ops.matmul(c, self.peephole_kernel[:, three:]))
         h = o * self.activation(c)
         return h, [h, c]
 
     def get_initial_state(self, batch_size=None):
-        return [
-            ops.zeros((batch_size, size), dtype=self.compute_dtype)
-            for size in self.state_size
-        ]
+        return [ops.zeros((batch_size, size), dtype=self.compute_dtype) for size in self.state_size]
 
     def get_config(self):
         config = {
@@ -529,9 +510,7 @@ class PeepholeLSTM(PerSequenceDropoutRNN, keras.layers.RNN):
         self.input_spec = keras.layers.InputSpec(ndim=3)
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
-        return super().call(
-            sequences, mask=mask, training=training, initial_state=initial_state
-        )
+        return super().call(sequences, mask=mask, training=training, initial_state=initial_state)
 
     @property
     def units(self):
@@ -572,9 +551,7 @@ class PeepholeLSTM(PerSequenceDropoutRNN, keras.layers.RNN):
     def get_config(self):
         cell_config = self.cell.get_config()
         config = {name: cell_config[name] for name in _CELL_ARGUMENTS}
-        config["activity_regularizer"] = regularizers.serialize(
-            self.activity_regularizer
-        )
+        config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         base_config = super().get_config()
         del base_config["cell"]
         return {**base_config, **config}

@@ -24,21 +24,13 @@ from keras import ops
 def check_positive_integer(name, value):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
         raise ValueError(
-            f"Received an invalid value for argument `{name}`, "
-            f"expected a positive integer, got {value!r}."
+            f"Received an invalid value for argument `{name}`, expected a positive integer, got {value!r}."
         )
 
 
 def check_rate(name, value):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not 0.0 <= value < 1.0
-    ):
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, "
-            f"expected a float in [0, 1), got {value!r}."
-        )
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
+        raise ValueError(f"Received an invalid value for argument `{name}`, expected a float in [0, 1), got {value!r}.")
 
 
 class PerSequenceDropoutCell:
@@ -63,9 +55,7 @@ class PerSequenceDropoutCell:
         input_mask = None
         recurrent_mask = None
         if self.dropout > 0:
-            input_mask = keras.random.dropout(
-                ops.ones_like(step_input), rate=self.dropout, seed=self.seed_generator
-            )
+            input_mask = keras.random.dropout(ops.ones_like(step_input), rate=self.dropout, seed=self.seed_generator)
         if self.recurrent_dropout > 0:
             recurrent_mask = keras.random.dropout(
                 ops.ones_like(previous_output),

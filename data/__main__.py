@@ -25,7 +25,6 @@ from data.download import DEFAULT_BASE_URL, DIGESTS, download
 from data.readers import Dataset, DatasetError, write_dataset
 from data.sources import load_dataset
 
-
 PROG = "python -m data"
 
 
@@ -93,27 +92,31 @@ def columns_option(text: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(
-        prog=PROG, description="Describe, write and download slot-filling datasets."
-    )
+    parser = Parser(prog=PROG, description="Describe, write and download slot-filling datasets.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
 
     def add_source_options(command):
         command.add_argument(
-            "source", metavar="SOURCE",
-            help="travel, atis, snips, a dataset folder, a folder of split files or a .conll/.bio/.csv/.tsv file"
+            "source",
+            metavar="SOURCE",
+            help="travel, atis, snips, a dataset folder, a folder of split files or a .conll/.bio/.csv/.tsv file",
         )
         command.add_argument(
             "--seed", type=int, default=0, help="seed of the travel generator and of carved splits (default 0)"
         )
         command.add_argument(
-            "--dev-fraction", type=float, default=0.1,
+            "--dev-fraction",
+            type=float,
+            default=0.1,
             help="share carved for a missing dev (or test) split (default 0.1)",
         )
         command.add_argument(
-            "--columns", type=columns_option, default=None, metavar="SPEC",
+            "--columns",
+            type=columns_option,
+            default=None,
+            metavar="SPEC",
             help="the columns of a column file (fields of a CSV/TSV) holding the word, the tag and optionally "
-                 "the intent, counted from 1: word=2,tag=4,intent=3 (default: found by content)",
+            "the intent, counted from 1: word=2,tag=4,intent=3 (default: found by content)",
         )
 
     describe_command = commands.add_parser(
@@ -127,9 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     write_command.add_argument("directory", metavar="DIR", help="a new folder to write")
     write_command.add_argument("--force", action="store_true", help="replace DIR when it exists")
 
-    download_command = commands.add_parser(
-        "download", help="download ATIS or SNIPS into the cache, verifying SHA-256"
-    )
+    download_command = commands.add_parser("download", help="download ATIS or SNIPS into the cache, verifying SHA-256")
     download_command.add_argument("name", choices=sorted(DIGESTS))
     download_command.add_argument(
         "--dir", default=None, help="cache folder (default $SLOT_RNN_DATA or ~/.cache/slot-rnn)"

@@ -76,8 +76,9 @@ def bucket_length(length, buckets=DEFAULT_BUCKETS):
     return int(-(-length // step) * step)
 
 
-def make_batches(encoded, batch_size, *, features=("words",), buckets=DEFAULT_BUCKETS, shuffle=False, seed=0,
-                 fill=True):
+def make_batches(
+    encoded, batch_size, *, features=("words",), buckets=DEFAULT_BUCKETS, shuffle=False, seed=0, fill=True
+):
     """Groups an `EncodedSplit` into `Batch`es of sentences of one bucket.
 
     Args:

@@ -262,23 +262,17 @@ def detect_columns(sentences: list[Sentence], display: str) -> ColumnSpec | None
     index = [c for c in others if is_index_column(sentences, c)]
     evidence = any(len(sentence.rows) > 1 for sentence in sentences)
     constant = [
-        c for c in others
-        if c not in index and evidence and all(len({f[c] for _, f in s.rows}) == 1 for s in sentences)
+        c for c in others if c not in index and evidence and all(len({f[c] for _, f in s.rows}) == 1 for s in sentences)
     ]
     candidates = (
-        [c for c in others if c not in index and c not in constant]
-        or [c for c in others if c not in index]
-        or index
+        [c for c in others if c not in index and c not in constant] or [c for c in others if c not in index] or index
     )
     first_text = next((c for c in others if c not in index), None)
     if len(candidates) == 1 or (tag == width - 1 and candidates[0] == first_text):
         word = candidates[0]
     else:
         ambiguous(f"columns {listed(candidates)} could each be the word column")
-    intents = [
-        c for c in constant
-        if c != word and not all(fields[c] in PLACEHOLDERS for _, fields in rows)
-    ]
+    intents = [c for c in constant if c != word and not all(fields[c] in PLACEHOLDERS for _, fields in rows)]
     if len(intents) > 1:
         ambiguous(f"columns {listed(intents)} could each be the intent column")
     return ColumnSpec(word=word + 1, tag=tag + 1, intent=intents[0] + 1 if intents else None)

@@ -115,9 +115,7 @@ def fetch(url: str, target: Path, expected: str, label: str, timeout: float) -> 
     except (TimeoutError, ConnectionError) as error:
         raise DatasetError(f"download {label}: {error} ({url})") from None
     if digest.hexdigest() != expected:
-        raise DatasetError(
-            f"download {label}: SHA-256 mismatch, expected {expected}, got {digest.hexdigest()} ({url})"
-        )
+        raise DatasetError(f"download {label}: SHA-256 mismatch, expected {expected}, got {digest.hexdigest()} ({url})")
 
 
 def download(

@@ -64,8 +64,18 @@ class Encoder:
     PAD = 0
     OTHER = 1
 
-    def __init__(self, *, words, trigrams, tags, lowercase=True, normalize_digits=True, min_count=1,
-                 trigram_boundary=True, max_trigrams=16):
+    def __init__(
+        self,
+        *,
+        words,
+        trigrams,
+        tags,
+        lowercase=True,
+        normalize_digits=True,
+        min_count=1,
+        trigram_boundary=True,
+        max_trigrams=16,
+    ):
         self.lowercase = bool(lowercase)
         self.normalize_digits = bool(normalize_digits)
         self.min_count = int(min_count)
@@ -81,8 +91,9 @@ class Encoder:
     # ------------------------------------------------------------------ fitting
 
     @classmethod
-    def fit(cls, words, tags, *, lowercase=True, normalize_digits=True, min_count=1, trigram_boundary=True,
-            max_trigrams=16) -> "Encoder":
+    def fit(
+        cls, words, tags, *, lowercase=True, normalize_digits=True, min_count=1, trigram_boundary=True, max_trigrams=16
+    ) -> "Encoder":
         """Fit the three vocabularies on training sentences.
 
         Args:
@@ -105,8 +116,16 @@ class Encoder:
             )
         if len(words) != len(tags):
             raise DatasetError(f"{len(words)} word sequences but {len(tags)} tag sequences")
-        encoder = cls(words=[], trigrams=[], tags=[], lowercase=lowercase, normalize_digits=normalize_digits,
-                      min_count=min_count, trigram_boundary=trigram_boundary, max_trigrams=max_trigrams)
+        encoder = cls(
+            words=[],
+            trigrams=[],
+            tags=[],
+            lowercase=lowercase,
+            normalize_digits=normalize_digits,
+            min_count=min_count,
+            trigram_boundary=trigram_boundary,
+            max_trigrams=max_trigrams,
+        )
         word_counts, trigram_counts, tag_counts = Counter(), Counter(), Counter()
         for number, (sentence, sentence_tags) in enumerate(zip(words, tags), start=1):
             if len(sentence) != len(sentence_tags):
@@ -164,7 +183,7 @@ class Encoder:
         text = f"{BOUNDARY}{word}{BOUNDARY}" if self.trigram_boundary else word
         if len(text) < 3:
             return [text]
-        return [text[start:start + 3] for start in range(len(text) - 2)]
+        return [text[start : start + 3] for start in range(len(text) - 2)]
 
     def trigrams(self, word: str) -> list[str]:
         """Letter trigrams of the normalized word, in order.

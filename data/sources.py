@@ -23,7 +23,11 @@ from data.travel import generate_travel
 BUILT_IN = ("travel",)
 DOWNLOADABLE = tuple(DIGESTS)
 # A word of a file name (or its end: engtrain.bio) that names the split it holds, tried in this order.
-SPLIT_FILE_WORDS = (("dev", ("testa", "dev", "valid", "validation")), ("test", ("testb", "test")), ("train", ("train",)))
+SPLIT_FILE_WORDS = (
+    ("dev", ("testa", "dev", "valid", "validation")),
+    ("test", ("testb", "test")),
+    ("train", ("train",)),
+)
 
 
 def load_dataset(
@@ -83,8 +87,7 @@ def load_dataset(
         folder = default_cache_dir() / source
         if not (folder / "train" / "seq.in").is_file():
             raise DatasetError(
-                f"dataset {source!r} is not downloaded yet (looked in {folder}): "
-                f"run `python -m data download {source}`"
+                f"dataset {source!r} is not downloaded yet (looked in {folder}): run `python -m data download {source}`"
             )
         return read_folder(folder, seed=seed, dev_fraction=dev_fraction, name=source)
     path = Path(source).expanduser()
@@ -122,8 +125,9 @@ def split_files(folder: Path) -> dict[str, list[Path]]:
     return found
 
 
-def read_split_files(folder: Path, files: dict[str, list[Path]], *, seed: int, dev_fraction: float,
-                     columns=None) -> Dataset:
+def read_split_files(
+    folder: Path, files: dict[str, list[Path]], *, seed: int, dev_fraction: float, columns=None
+) -> Dataset:
     """A folder of one file per split (see `split_files`); dev is carved from train when no file holds it."""
     display = str(folder).rstrip("/") or "."
     for split_name, paths in files.items():
@@ -150,8 +154,11 @@ def read_split_files(folder: Path, files: dict[str, list[Path]], *, seed: int, d
     if "dev" not in splits:
         splits["train"], splits["dev"] = carve(splits["train"], dev_fraction, seed=seed, display=displays["train"])
     return Dataset(
-        name=folder.resolve().name, train=to_bio(splits["train"]), dev=to_bio(splits["dev"]),
-        test=to_bio(splits["test"]), notes=notes,
+        name=folder.resolve().name,
+        train=to_bio(splits["train"]),
+        dev=to_bio(splits["dev"]),
+        test=to_bio(splits["test"]),
+        notes=notes,
     )
 
 
@@ -164,9 +171,7 @@ def column_note(display: str, used, columns) -> str:
 
 def refuse_columns(columns: ColumnSpec | None, what: str) -> None:
     if columns is not None:
-        raise DatasetError(
-            f"{what} has no columns to choose (columns {columns} applies to column, CSV and TSV files)"
-        )
+        raise DatasetError(f"{what} has no columns to choose (columns {columns} applies to column, CSV and TSV files)")
 
 
 def read_file(path: Path, *, seed: int = 0, dev_fraction: float = 0.1, columns=None) -> Dataset:

@@ -32,8 +32,17 @@ dropout = 0.3  # On word features and between layers
 DEFAULTS = {"depth": depth, "units": units, "window": window, "dropout": dropout}
 
 
-def build_model(encoder, depth=depth, units=units, bidirectional=SHARED.bidirectional, encoding=SHARED.encoding,
-                embedding_dim=SHARED.embedding_dim, window=window, dropout=dropout, head=SHARED.head):
+def build_model(
+    encoder,
+    depth=depth,
+    units=units,
+    bidirectional=SHARED.bidirectional,
+    encoding=SHARED.encoding,
+    embedding_dim=SHARED.embedding_dim,
+    window=window,
+    dropout=dropout,
+    head=SHARED.head,
+):
     """Word features -> [Dense] x depth -> a tag score per word; no memory anywhere.
 
     `bidirectional` is accepted so that every recipe shares one signature; a

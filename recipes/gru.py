@@ -29,12 +29,26 @@ dropout = 0.45  # On word features and after each layer (ATIS dev F1 97.18 again
 learning_rate = 0.004  # Adam; the LSTM's search found this shape best (README, Results)
 
 # The flags' defaults for this recipe (the others are shared: `python -m recipes.gru --help`).
-DEFAULTS = {"depth": depth, "units": units, "bidirectional": bidirectional, "dropout": dropout,
-            "learning_rate": learning_rate}
+DEFAULTS = {
+    "depth": depth,
+    "units": units,
+    "bidirectional": bidirectional,
+    "dropout": dropout,
+    "learning_rate": learning_rate,
+}
 
 
-def build_model(encoder, depth=depth, units=units, bidirectional=bidirectional, encoding=SHARED.encoding,
-                embedding_dim=SHARED.embedding_dim, window=SHARED.window, dropout=dropout, head=SHARED.head):
+def build_model(
+    encoder,
+    depth=depth,
+    units=units,
+    bidirectional=bidirectional,
+    encoding=SHARED.encoding,
+    embedding_dim=SHARED.embedding_dim,
+    window=SHARED.window,
+    dropout=dropout,
+    head=SHARED.head,
+):
     """Word features -> [Bidirectional(GRU)] x depth -> a tag score per word."""
     inputs, x = model_parts.encode_inputs(encoder, encoding, embedding_dim, window, dropout)
     for _ in range(depth):

@@ -40,12 +40,27 @@ head = "crf"  # A CRF scores neighbouring tags together, which the simple memory
 # (ATIS dev F1 97.16 for these settings against 96.63 for 2 layers, softmax head, learning rate 0.002)
 
 # The flags' defaults for this recipe (the others are shared: `python -m recipes.jordan --help`).
-DEFAULTS = {"depth": depth, "units": units, "bidirectional": bidirectional, "dropout": dropout,
-            "learning_rate": learning_rate, "head": head}
+DEFAULTS = {
+    "depth": depth,
+    "units": units,
+    "bidirectional": bidirectional,
+    "dropout": dropout,
+    "learning_rate": learning_rate,
+    "head": head,
+}
 
 
-def build_model(encoder, depth=depth, units=units, bidirectional=bidirectional, encoding=SHARED.encoding,
-                embedding_dim=SHARED.embedding_dim, window=SHARED.window, dropout=dropout, head=head):
+def build_model(
+    encoder,
+    depth=depth,
+    units=units,
+    bidirectional=bidirectional,
+    encoding=SHARED.encoding,
+    embedding_dim=SHARED.embedding_dim,
+    window=SHARED.window,
+    dropout=dropout,
+    head=head,
+):
     """Word features -> [Bidirectional(JordanRNN)] x depth -> a tag score per word."""
     inputs, x = model_parts.encode_inputs(encoder, encoding, embedding_dim, window, dropout)
     for _ in range(depth):

@@ -58,9 +58,7 @@ HUMAN_LSTM_SEQUENCE = np.array(
     ],
     dtype="float32",
 )
-HUMAN_LSTM_SHORT_SEQUENCE = np.array(
-    [[3, 1, 0], [4, 1, 0], [2, 0, 0], [1, 0, 1], [3, -1, 0]], dtype="float32"
-)
+HUMAN_LSTM_SHORT_SEQUENCE = np.array([[3, 1, 0], [4, 1, 0], [2, 0, 0], [1, 0, 1], [3, -1, 0]], dtype="float32")
 
 # Layer sizes (input size, units) for the parameter table.
 PARAMETER_SIZES = ((2, 2), (100, 128), (300, 64))
@@ -303,13 +301,17 @@ def show_human_lstm():
     peephole = build_human_lstm(peephole=True)
     for sequence in (HUMAN_LSTM_SEQUENCE, HUMAN_LSTM_SHORT_SEQUENCE):
         trace = trace_human_lstm(lstm, sequence)
-        print(f"   {'step':>4} {'x1':>3} {'x2':>3} {'x3':>3}  {'input':>6} {'forget':>6} {'output':>6}"
-              f"  {'memory c_t':>10}  {'output y_t':>10}")
+        print(
+            f"   {'step':>4} {'x1':>3} {'x2':>3} {'x3':>3}  {'input':>6} {'forget':>6} {'output':>6}"
+            f"  {'memory c_t':>10}  {'output y_t':>10}"
+        )
         for step, x in enumerate(sequence):
             gates = (trace["input_gate"][step], trace["forget_gate"][step], trace["output_gate"][step])
-            print(f"   {step + 1:>4} {x[0]:>3g} {x[1]:>3g} {x[2]:>3g}  "
-                  + " ".join(f"{gate:>6.3f}" for gate in gates)
-                  + f"  {trace['memory'][step]:>10.3f}  {trace['output'][step]:>10.3f}")
+            print(
+                f"   {step + 1:>4} {x[0]:>3g} {x[1]:>3g} {x[2]:>3g}  "
+                + " ".join(f"{gate:>6.3f}" for gate in gates)
+                + f"  {trace['memory'][step]:>10.3f}  {trace['output'][step]:>10.3f}"
+            )
         lstm_outputs = keras.ops.convert_to_numpy(lstm(sequence[None]))[0, :, 0]
         peephole_outputs = keras.ops.convert_to_numpy(peephole(sequence[None]))[0, :, 0]
         print(f"   keras.layers.LSTM outputs:  {_vector(lstm_outputs)}")

@@ -30,12 +30,26 @@ dropout = 0.5  # On word features and after each layer (ATIS dev F1 97.74 agains
 learning_rate = 0.004  # Adam; the LSTM's search found this shape best (README, Results)
 
 # The flags' defaults for this recipe (the others are shared: `python -m recipes.peephole_lstm --help`).
-DEFAULTS = {"depth": depth, "units": units, "bidirectional": bidirectional, "dropout": dropout,
-            "learning_rate": learning_rate}
+DEFAULTS = {
+    "depth": depth,
+    "units": units,
+    "bidirectional": bidirectional,
+    "dropout": dropout,
+    "learning_rate": learning_rate,
+}
 
 
-def build_model(encoder, depth=depth, units=units, bidirectional=bidirectional, encoding=SHARED.encoding,
-                embedding_dim=SHARED.embedding_dim, window=SHARED.window, dropout=dropout, head=SHARED.head):
+def build_model(
+    encoder,
+    depth=depth,
+    units=units,
+    bidirectional=bidirectional,
+    encoding=SHARED.encoding,
+    embedding_dim=SHARED.embedding_dim,
+    window=SHARED.window,
+    dropout=dropout,
+    head=SHARED.head,
+):
     """Word features -> [Bidirectional(PeepholeLSTM)] x depth -> a tag score per word."""
     inputs, x = model_parts.encode_inputs(encoder, encoding, embedding_dim, window, dropout)
     for _ in range(depth):

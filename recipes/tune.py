@@ -71,7 +71,6 @@ and must be stopped by hand. Only the chief and single-process runs take
 `--overwrite`.
 """
 
-
 import dataclasses
 import json
 import os
@@ -85,16 +84,21 @@ import keras_tuner
 
 from data.command_line import exit_on_errors
 from recipes import elman, gru, jordan, lstm, peephole_lstm
+from recipes.machinery import search_flags
 from recipes.machinery.errors import EXIT_CODES, SearchFailed, TrainingDiverged
 from recipes.machinery.flags import describe
 from recipes.machinery.model_parts import compile_model
 from recipes.machinery.recipe import fit_encoder, load_data, run_recipe
-from recipes.machinery import search_flags
 from recipes.machinery.search_flags import check_args, launcher_free
 from recipes.machinery.search_folder import prepare_project, save_last_good
 from recipes.machinery.search_launcher import run_distributed
 from recipes.machinery.search_results import (
-    HYPERPARAMETERS, best_trial, load_trials, plot_search, ranked, write_tables,
+    HYPERPARAMETERS,
+    best_trial,
+    load_trials,
+    plot_search,
+    ranked,
+    write_tables,
 )
 from recipes.machinery.settings import HEADS, MODEL_FLAGS, SHARED
 from recipes.machinery.training import train
@@ -119,10 +123,17 @@ min_learning_rate, max_learning_rate = 5e-4, 1e-2  # Adam, sampled on a log scal
 heads = HEADS  # An independent softmax per word, or a CRF over the whole sentence
 max_trials = 20  # Trials of a random or Bayesian search; hyperband counts its own
 SPACE = {
-    "cells": cells, "min_depth": min_depth, "max_depth": max_depth, "min_units": min_units,
-    "max_units": max_units, "min_dropout": min_dropout, "max_dropout": max_dropout,
-    "min_learning_rate": min_learning_rate, "max_learning_rate": max_learning_rate,
-    "heads": heads, "max_trials": max_trials,
+    "cells": cells,
+    "min_depth": min_depth,
+    "max_depth": max_depth,
+    "min_units": min_units,
+    "max_units": max_units,
+    "min_dropout": min_dropout,
+    "max_dropout": max_dropout,
+    "min_learning_rate": min_learning_rate,
+    "max_learning_rate": max_learning_rate,
+    "heads": heads,
+    "max_trials": max_trials,
 }
 
 OBJECTIVE = keras_tuner.Objective("val_slot_f1", direction="max")
@@ -159,8 +170,9 @@ def declare_space(hp, args):
         "cell": choice("cell", args.cells),
         "depth": number(hp.Int, "depth", args.min_depth, args.max_depth),
         "units": choice("units", unit_choices(args.min_units, args.max_units)),
-        "bidirectional": (hp.Boolean("bidirectional") if args.bidirectional is None
-                          else hp.Fixed("bidirectional", args.bidirectional)),
+        "bidirectional": (
+            hp.Boolean("bidirectional") if args.bidirectional is None else hp.Fixed("bidirectional", args.bidirectional)
+        ),
         "dropout": number(hp.Float, "dropout", args.min_dropout, args.max_dropout),
         "learning_rate": number(hp.Float, "learning_rate", args.min_learning_rate, args.max_learning_rate, "log"),
         "head": choice("head", args.heads),
@@ -179,15 +191,25 @@ def build_from_values(encoder, values):
 
 def describe_values(values):
     direction = "bidirectional" if values["bidirectional"] else "one direction"
-    return (f"{values['cell']} depth {values['depth']} units {values['units']} {direction} "
-            f"dropout {values['dropout']:.3g} learning rate {values['learning_rate']:.3g} head {values['head']}")
+    return (
+        f"{values['cell']} depth {values['depth']} units {values['units']} {direction} "
+        f"dropout {values['dropout']:.3g} learning rate {values['learning_rate']:.3g} head {values['head']}"
+    )
 
 
 def trial_settings(args):
     """What every trial trains with besides its hyperparameters, as the recipes' `Settings`."""
     return dataclasses.replace(
-        SHARED, data=args.data, columns=args.columns, epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
-        buckets=args.buckets, max_train=args.max_train, seed=args.seed, verbose=args.verbose,
+        SHARED,
+        data=args.data,
+        columns=args.columns,
+        epochs=args.epochs,
+        patience=args.patience,
+        batch_size=args.batch_size,
+        buckets=args.buckets,
+        max_train=args.max_train,
+        seed=args.seed,
+        verbose=args.verbose,
     )
 
 
@@ -218,7 +240,8 @@ class SlotFillingHyperModel(keras_tuner.HyperModel):
 
     def fit(self, hp, model, *args, **kwargs):
         settings = dataclasses.replace(  # hyperband sets epochs and initial_epoch
-            self.settings, epochs=kwargs.get("epochs", self.settings.epochs),
+            self.settings,
+            epochs=kwargs.get("epochs", self.settings.epochs),
             verbose=kwargs.get("verbose", self.settings.verbose),
         )
         initial_epoch = kwargs.get("initial_epoch", 0)
@@ -229,8 +252,14 @@ class SlotFillingHyperModel(keras_tuner.HyperModel):
         print(f"{name}: {describe_values(values)}", flush=True)
         started = time.perf_counter()
         try:
-            monitor = train(model, self.encoder, self.dataset, settings,
-                            extra_callbacks=kwargs.get("callbacks", ()), initial_epoch=initial_epoch)
+            monitor = train(
+                model,
+                self.encoder,
+                self.dataset,
+                settings,
+                extra_callbacks=kwargs.get("callbacks", ()),
+                initial_epoch=initial_epoch,
+            )
         except TrainingDiverged as error:
             print(f"{name}: failed: {error}", flush=True)
             raise keras_tuner.errors.FailedTrialError(str(error)) from error
@@ -243,8 +272,11 @@ class SlotFillingHyperModel(keras_tuner.HyperModel):
             "parameters": int(model.count_params()),
             "train_seconds": round(seconds, 2),
         }
-        print(f"{name}: val_slot_f1 {monitor.best_f1:.4f} (best epoch {monitor.best_epoch} "
-              f"of {result['epochs']}), {result['parameters']:,} parameters, {seconds:.1f} s", flush=True)
+        print(
+            f"{name}: val_slot_f1 {monitor.best_f1:.4f} (best epoch {monitor.best_epoch} "
+            f"of {result['epochs']}), {result['parameters']:,} parameters, {seconds:.1f} s",
+            flush=True,
+        )
         return result
 
 
@@ -301,15 +333,15 @@ def make_tuner(args, hypermodel):
     return tuner
 
 
-
-
 def search(args, role, dataset):
     """Runs this process's part of the search (all of it, the chief's or a worker's); returns the tuner."""
     encoder = fit_encoder(dataset.train)
     tuner = make_tuner(args, SlotFillingHyperModel(args, encoder, dataset))
     if role == "chief":
-        print(f"chief: serving trials on {os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}",
-              flush=True)
+        print(
+            f"chief: serving trials on {os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}",
+            flush=True,
+        )
     try:
         tuner.search(verbose=args.verbose)
     except RuntimeError as error:
@@ -318,8 +350,10 @@ def search(args, role, dataset):
         trials = load_trials(Path(tuner.project_dir), tuner.oracle)
         write_tables(Path(tuner.project_dir), trials)
         errors = [trial["error"] for trial in trials if trial["error"]]
-        raise SearchFailed(f"the search stopped: {tuner.oracle.max_consecutive_failed_trials} trials in a row failed "
-                           f"(last: {errors[-1] if errors else 'no message'}); run again to retry") from error
+        raise SearchFailed(
+            f"the search stopped: {tuner.oracle.max_consecutive_failed_trials} trials in a row failed "
+            f"(last: {errors[-1] if errors else 'no message'}); run again to retry"
+        ) from error
     return tuner
 
 
@@ -334,11 +368,16 @@ def retrain_best(args, project_dir, trial):
     values = trial["values"]
     cell = values["cell"]
     settings = dataclasses.replace(
-        trial_settings(args), **{name: values[name] for name in MODEL_FLAGS},
-        learning_rate=values["learning_rate"], max_train=None, output_dir=str(run_dir),
+        trial_settings(args),
+        **{name: values[name] for name in MODEL_FLAGS},
+        learning_rate=values["learning_rate"],
+        max_train=None,
+        output_dir=str(run_dir),
     )
-    print(f"\nretraining trial {trial['trial_id']} ({describe_values(values)}) for up to {args.epochs} epochs "
-          "on the full training set")
+    print(
+        f"\nretraining trial {trial['trial_id']} ({describe_values(values)}) for up to {args.epochs} epochs "
+        "on the full training set"
+    )
     metrics = run_recipe(CELLS[cell], cell, settings)
     return run_dir, metrics
 
@@ -352,8 +391,14 @@ def report(args, project_dir, oracle=None):
     print(f"\n{len(trials)} trials in {project_dir}: results.csv, results.md, search.png")
     top = ranked(table).head(5)
     print(top[["trial_id", *HYPERPARAMETERS[:7], "val_slot_f1", "parameters", "status"]].to_string(index=False))
-    summary = {"project_dir": str(project_dir), "trials": len(trials), "best_trial": None,
-               "best_val_slot_f1": None, "best_run_dir": None, "test_f1": None}
+    summary = {
+        "project_dir": str(project_dir),
+        "trials": len(trials),
+        "best_trial": None,
+        "best_val_slot_f1": None,
+        "best_run_dir": None,
+        "test_f1": None,
+    }
     if best is None:
         raise SearchFailed(f"no trial finished in {project_dir} (see the error column of results.csv)")
     summary.update(best_trial=best["trial_id"], best_val_slot_f1=best["score"])
@@ -363,11 +408,12 @@ def report(args, project_dir, oracle=None):
         best_run = {"run_dir": run_dir.name, "dev_f1": metrics["dev"]["f1"], "test_f1": metrics["test"]["f1"]}
         write_tables(project_dir, trials, best_run)
         summary.update(best_run_dir=str(run_dir), test_f1=metrics["test"]["f1"])
-        print(f"best configuration retrained: {run_dir} (dev slot F1 {metrics['dev']['f1']:.4f}, "
-              f"test slot F1 {metrics['test']['f1']:.4f})")
+        print(
+            f"best configuration retrained: {run_dir} (dev slot F1 {metrics['dev']['f1']:.4f}, "
+            f"test slot F1 {metrics['test']['f1']:.4f})"
+        )
         print(f'tag sentences with it: python -m recipes.predict --model-dir {run_dir} "leave taipei on november 2nd"')
     return summary
-
 
 
 def main(argv=None):

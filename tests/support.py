@@ -4,7 +4,6 @@ Trainings are tiny (60 training sentences, 8 units, one padded length), since
 every JAX compile costs seconds.
 """
 
-
 import json
 import os
 import re
@@ -14,19 +13,58 @@ import keras
 import numpy as np
 import pytest
 
-from recipes.machinery import checkpoints, flags
 from recipes import lstm
-
+from recipes.machinery import checkpoints, flags
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RECIPES = ["elman", "jordan", "lstm", "peephole_lstm", "gru", "feedforward"]
 
 # One padded length, one layer of 8 units, 15 batches an epoch: compiles once, trains in a moment.
-TINY = ["--depth", "1", "--units", "8", "--embedding-dim", "8", "--encoding", "embedding", "--buckets", "24",
-        "--batch-size", "4", "--learning-rate", "0.05", "--seed", "3", "--verbose", "0"]
-TINY_SEARCH = ["--cells", "elman", "--heads", "softmax", "--max-depth", "1", "--min-units", "8", "--max-units", "8",
-               "--no-bidirectional", "--embedding-dim", "8", "--encoding", "embedding", "--buckets", "24",
-               "--batch-size", "64", "--epochs", "1", "--verbose", "0"]
+TINY = [
+    "--depth",
+    "1",
+    "--units",
+    "8",
+    "--embedding-dim",
+    "8",
+    "--encoding",
+    "embedding",
+    "--buckets",
+    "24",
+    "--batch-size",
+    "4",
+    "--learning-rate",
+    "0.05",
+    "--seed",
+    "3",
+    "--verbose",
+    "0",
+]
+TINY_SEARCH = [
+    "--cells",
+    "elman",
+    "--heads",
+    "softmax",
+    "--max-depth",
+    "1",
+    "--min-units",
+    "8",
+    "--max-units",
+    "8",
+    "--no-bidirectional",
+    "--embedding-dim",
+    "8",
+    "--encoding",
+    "embedding",
+    "--buckets",
+    "24",
+    "--batch-size",
+    "64",
+    "--epochs",
+    "1",
+    "--verbose",
+    "0",
+]
 
 
 def exit_status(main, argv):
@@ -53,8 +91,11 @@ def one_line_error(capsys, *fragments, prefix=None, kind="error: "):
 
 def leftovers(folder):
     """Temporary or half-written files anywhere under `folder`."""
-    return [path for path in Path(folder).rglob("*")
-            if ".partial" in path.name or re.match(r"epoch-\d+\.", path.name) or path.name.endswith(".tmp")]
+    return [
+        path
+        for path in Path(folder).rglob("*")
+        if ".partial" in path.name or re.match(r"epoch-\d+\.", path.name) or path.name.endswith(".tmp")
+    ]
 
 
 def recipe_argv(dataset, run_dir, *flags):
@@ -89,7 +130,6 @@ def assert_same_training(first, second):
             np.testing.assert_array_equal(a, b, err_msg=part)
 
 
-
 @pytest.fixture(scope="module", autouse=True)
 def compilation_cache(tmp_path_factory):
     """Keeps JAX's compiled programs in a folder of this module while it runs.
@@ -103,11 +143,12 @@ def compilation_cache(tmp_path_factory):
     import jax
     from jax.experimental.compilation_cache import compilation_cache as cache
 
-    options = {"jax_compilation_cache_dir": str(tmp_path_factory.mktemp("jax-cache")),
-               "jax_persistent_cache_min_compile_time_secs": 0.0}
+    options = {
+        "jax_compilation_cache_dir": str(tmp_path_factory.mktemp("jax-cache")),
+        "jax_persistent_cache_min_compile_time_secs": 0.0,
+    }
     # (setting up the cache may also change its smallest entry size: put that back too)
-    before = {name: getattr(jax.config, name)
-              for name in (*options, "jax_persistent_cache_min_entry_size_bytes")}
+    before = {name: getattr(jax.config, name) for name in (*options, "jax_persistent_cache_min_entry_size_bytes")}
     for name, value in options.items():
         jax.config.update(name, value)
     cache.reset_cache()
@@ -126,11 +167,9 @@ TENSORFLOW_NOTICE = re.compile(
 
 def subprocess_env(compilation_cache):
     """The environment of a command run as a subprocess: this backend, and this module's compilation cache."""
-    env = dict(os.environ, KERAS_BACKEND=keras.backend.backend(), TF_CPP_MIN_LOG_LEVEL="3",
-               PYTHONPATH=str(REPO_ROOT))
+    env = dict(os.environ, KERAS_BACKEND=keras.backend.backend(), TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO_ROOT))
     for name, value in (compilation_cache or {}).items():
         env[name.upper()] = str(value)
     for name in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
         env.pop(name, None)
     return env
-

@@ -35,7 +35,7 @@ def test_batches_pad_to_buckets_and_cover_every_sentence(tiny):
             assert (batch.inputs["words"][row, :size] > 0).all() and (batch.inputs["words"][row, size:] == 0).all()
             assert (batch.tags[row, size:] == PAD_TAG).all()
         # filler rows are all padding
-        assert (batch.weights[len(batch.indices):] == 0).all() and (batch.tags[len(batch.indices):] == PAD_TAG).all()
+        assert (batch.weights[len(batch.indices) :] == 0).all() and (batch.tags[len(batch.indices) :] == PAD_TAG).all()
 
 
 def test_shuffle_is_seeded(tiny):

@@ -1,7 +1,6 @@
 """Checkpoints and `--resume`: damaged checkpoints are refused, interrupted runs and searches resume
 to exactly the uninterrupted result."""
 
-
 import io
 import json
 import os
@@ -15,9 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recipes.machinery import training
 from recipes import lstm, tune
-
+from recipes.machinery import training
 from support import (  # noqa: F401  (compilation_cache: an autouse fixture of this module)
     TINY_SEARCH,
     assert_same_training,
@@ -30,7 +28,6 @@ from support import (  # noqa: F401  (compilation_cache: an autouse fixture of t
     trained_state,
 )
 
-
 # ---------------------------------------------------------------------------
 # Damaged run folders: --resume
 # ---------------------------------------------------------------------------
@@ -41,6 +38,7 @@ def edit_json(name, change):
         path = folder / name
         value = json.loads(path.read_text())
         path.write_text(json.dumps(change(value)))
+
     return apply
 
 
@@ -50,6 +48,7 @@ def replace_file(name, content):
             (folder / name).unlink()
         else:
             (folder / name).write_bytes(content)
+
     return apply
 
 
@@ -62,38 +61,60 @@ def pickled_npz():
 DAMAGED_CHECKPOINTS = {
     "state_garbage": (replace_file("checkpoint/state.json", b"{\n garbage"), ["state.json line 2: not valid JSON"]),
     "state_a_list": (replace_file("checkpoint/state.json", b"[3]"), ["state.json: expected a JSON object, got list"]),
-    "state_epochs_text": (edit_json("checkpoint/state.json", lambda s: {**s, "epochs_done": "two"}),
-                          ["state.json: 'epochs_done' is missing or of the wrong type ('two')"]),
-    "state_epochs_zero": (edit_json("checkpoint/state.json", lambda s: {**s, "epochs_done": 0}),
-                          ["state.json: 'epochs_done' must be at least 1, got 0"]),
-    "state_best_missing": (edit_json("checkpoint/state.json", lambda s: {k: v for k, v in s.items() if k != "best_f1"}),
-                           ["state.json: 'best_f1' is missing"]),
-    "state_seeds_short": (edit_json("checkpoint/state.json", lambda s: {**s, "seed_states": s["seed_states"][:1]}),
-                          ["state.json: 'seed_states' does not fit the model"]),
-    "state_seeds_negative": (edit_json("checkpoint/state.json",
-                                       lambda s: {**s, "seed_states": [[-1, 0]] * len(s["seed_states"])}),
-                             ["state.json: 'seed_states' does not fit the model"]),
+    "state_epochs_text": (
+        edit_json("checkpoint/state.json", lambda s: {**s, "epochs_done": "two"}),
+        ["state.json: 'epochs_done' is missing or of the wrong type ('two')"],
+    ),
+    "state_epochs_zero": (
+        edit_json("checkpoint/state.json", lambda s: {**s, "epochs_done": 0}),
+        ["state.json: 'epochs_done' must be at least 1, got 0"],
+    ),
+    "state_best_missing": (
+        edit_json("checkpoint/state.json", lambda s: {k: v for k, v in s.items() if k != "best_f1"}),
+        ["state.json: 'best_f1' is missing"],
+    ),
+    "state_seeds_short": (
+        edit_json("checkpoint/state.json", lambda s: {**s, "seed_states": s["seed_states"][:1]}),
+        ["state.json: 'seed_states' does not fit the model"],
+    ),
+    "state_seeds_negative": (
+        edit_json("checkpoint/state.json", lambda s: {**s, "seed_states": [[-1, 0]] * len(s["seed_states"])}),
+        ["state.json: 'seed_states' does not fit the model"],
+    ),
     "config_missing": (replace_file("config.json", None), ["config.json: missing"]),
-    "config_units_text": (edit_json("config.json", lambda c: {**c, "units": "many"}),
-                          ["config.json: its model flags do not build a model"]),
-    "config_depth_missing": (edit_json("config.json", lambda c: {k: v for k, v in c.items() if k != "depth"}),
-                             ["config.json: 'depth' is missing"]),
-    "encoder_tampered": (edit_json("encoder.json", lambda c: {**c, "words": c["words"] + ["extra"]}),
-                         ["last.weights.h5: does not fit the model that config.json and encoder.json describe"]),
+    "config_units_text": (
+        edit_json("config.json", lambda c: {**c, "units": "many"}),
+        ["config.json: its model flags do not build a model"],
+    ),
+    "config_depth_missing": (
+        edit_json("config.json", lambda c: {k: v for k, v in c.items() if k != "depth"}),
+        ["config.json: 'depth' is missing"],
+    ),
+    "encoder_tampered": (
+        edit_json("encoder.json", lambda c: {**c, "words": c["words"] + ["extra"]}),
+        ["last.weights.h5: does not fit the model that config.json and encoder.json describe"],
+    ),
     "encoder_garbage": (replace_file("encoder.json", b"\xff\xfe"), ["encoder.json: bytes that are not UTF-8"]),
-    "weights_garbage": (replace_file("checkpoint/last.weights.h5", b"\x89HDF garbage"),
-                        ["last.weights.h5: cannot be loaded"]),
+    "weights_garbage": (
+        replace_file("checkpoint/last.weights.h5", b"\x89HDF garbage"),
+        ["last.weights.h5: cannot be loaded"],
+    ),
     "weights_missing": (replace_file("checkpoint/last.weights.h5", None), ["last.weights.h5: missing"]),
-    "optimizer_garbage": (replace_file("checkpoint/optimizer.npz", b"PK\x03\x04 garbage"),
-                          ["optimizer.npz: cannot be loaded"]),
-    "optimizer_pickled": (replace_file("checkpoint/optimizer.npz", pickled_npz()),
-                          ["optimizer.npz: cannot be loaded", "allow_pickle=False"]),
+    "optimizer_garbage": (
+        replace_file("checkpoint/optimizer.npz", b"PK\x03\x04 garbage"),
+        ["optimizer.npz: cannot be loaded"],
+    ),
+    "optimizer_pickled": (
+        replace_file("checkpoint/optimizer.npz", pickled_npz()),
+        ["optimizer.npz: cannot be loaded", "allow_pickle=False"],
+    ),
 }
 
 
 @pytest.mark.parametrize("name", sorted(DAMAGED_CHECKPOINTS))
-def test_resume_refuses_a_damaged_checkpoint_with_one_line_and_changes_nothing(name, straight_run, tiny_data,
-                                                                              tmp_path, capsys):
+def test_resume_refuses_a_damaged_checkpoint_with_one_line_and_changes_nothing(
+    name, straight_run, tiny_data, tmp_path, capsys
+):
     folder = tmp_path / "run"
     shutil.copytree(straight_run, folder)
     damage, fragments = DAMAGED_CHECKPOINTS[name]
@@ -109,8 +130,9 @@ def test_resume_refuses_a_damaged_checkpoint_with_one_line_and_changes_nothing(n
 # ---------------------------------------------------------------------------
 
 
-def test_a_run_interrupted_after_an_epoch_resumes_to_the_uninterrupted_result(tiny_data, straight_state, tmp_path,
-                                                                             capsys, monkeypatch):
+def test_a_run_interrupted_after_an_epoch_resumes_to_the_uninterrupted_result(
+    tiny_data, straight_state, tmp_path, capsys, monkeypatch
+):
     run_dir = tmp_path / "run"
     argv = recipe_argv(tiny_data, run_dir, "--epochs", "3")
     original = training.SlotF1Monitor.on_epoch_end
@@ -122,8 +144,9 @@ def test_a_run_interrupted_after_an_epoch_resumes_to_the_uninterrupted_result(ti
 
     monkeypatch.setattr(training.SlotF1Monitor, "on_epoch_end", interrupt_in_epoch_two)
     assert exit_status(lstm.main, argv) == 130
-    one_line_error(capsys, f"--resume --output-dir {run_dir}", prefix="python -m recipes.lstm: interrupted; ",
-                   kind="interrupted")
+    one_line_error(
+        capsys, f"--resume --output-dir {run_dir}", prefix="python -m recipes.lstm: interrupted; ", kind="interrupted"
+    )
     assert not (run_dir / "metrics.json").exists() and not (run_dir / "model.keras").exists()
     assert json.loads((run_dir / "checkpoint" / "state.json").read_text())["epochs_done"] == 1
     monkeypatch.setattr(training.SlotF1Monitor, "on_epoch_end", original)
@@ -141,14 +164,19 @@ def test_a_finished_run_continued_with_resume_equals_a_longer_run(tiny_data, str
     assert_same_training(trained_state(run_dir), straight_state)
 
 
-def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_result(tiny_data, straight_state, tmp_path,
-                                                                       compilation_cache):
+def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_result(
+    tiny_data, straight_state, tmp_path, compilation_cache
+):
     run_dir = tmp_path / "run"
     argv = recipe_argv(tiny_data, run_dir, "--epochs", "3")
     state_path = run_dir / "checkpoint" / "state.json"
-    process = subprocess.Popen([sys.executable, "-m", "recipes.lstm", *argv], cwd=tmp_path,
-                               env=subprocess_env(compilation_cache),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "recipes.lstm", *argv],
+        cwd=tmp_path,
+        env=subprocess_env(compilation_cache),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 300
     try:
         while not state_path.exists() and process.poll() is None and time.monotonic() < deadline:
@@ -168,8 +196,9 @@ def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_result(tiny_data
     assert leftovers(run_dir) == []
 
 
-def test_a_checkpoint_interrupted_while_saving_resumes_from_one_consistent_epoch(straight_run, straight_state,
-                                                                               tmp_path):
+def test_a_checkpoint_interrupted_while_saving_resumes_from_one_consistent_epoch(
+    straight_run, straight_state, tmp_path
+):
     # Killed before state.json recorded epoch 4: its staged files and a half-written one are dropped.
     folder = tmp_path / "before-commit"
     shutil.copytree(straight_run, folder)
@@ -194,14 +223,27 @@ def test_a_checkpoint_interrupted_while_saving_resumes_from_one_consistent_epoch
     assert leftovers(folder) == []
 
 
-def test_a_tuning_search_killed_mid_trial_keeps_its_finished_trials(tiny_data, tmp_path, monkeypatch,
-                                                                     compilation_cache):
-    argv = ["--data", str(tiny_data), *TINY_SEARCH, "--directory", str(tmp_path / "tuning"), "--max-trials", "2",
-            "--no-retrain"]
+def test_a_tuning_search_killed_mid_trial_keeps_its_finished_trials(
+    tiny_data, tmp_path, monkeypatch, compilation_cache
+):
+    argv = [
+        "--data",
+        str(tiny_data),
+        *TINY_SEARCH,
+        "--directory",
+        str(tmp_path / "tuning"),
+        "--max-trials",
+        "2",
+        "--no-retrain",
+    ]
     project = tmp_path / "tuning" / "tiny"
-    process = subprocess.Popen([sys.executable, "-m", "recipes.tune", *argv], cwd=tmp_path,
-                               env=subprocess_env(compilation_cache),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "recipes.tune", *argv],
+        cwd=tmp_path,
+        env=subprocess_env(compilation_cache),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 300
     try:
         while process.poll() is None and time.monotonic() < deadline:

@@ -5,7 +5,6 @@ Commands are called in-process through `main(argv)`; a few run as real subproces
 the command line prints no traceback either.
 """
 
-
 import importlib
 import json
 import os
@@ -18,7 +17,6 @@ import pytest
 import data.__main__ as data_cli
 from recipes import lstm, predict, tune
 from recipes.machinery import search_folder
-
 from support import (  # noqa: F401  (compilation_cache: an autouse fixture of this module)
     RECIPES,
     REPO_ROOT,
@@ -31,7 +29,6 @@ from support import (  # noqa: F401  (compilation_cache: an autouse fixture of t
     recipe_argv,
     subprocess_env,
 )
-
 
 # ---------------------------------------------------------------------------
 # Broken datasets: every command that reads one
@@ -69,49 +66,85 @@ def link_to_a_device(root):
 
 # name -> (build the source under a tmp folder, fragments the error line must hold)
 BAD_DATASETS = {
-    "tag_count": (lambda t: dataset_folder(t / "d", **{"seq.out": "O O B-toloc.city_name\nO B-fromloc.city_name O\n"}),
-                  ["d/train/seq.out line 2: 3 tags for 4 words"]),
-    "line_count": (lambda t: dataset_folder(t / "d", **{"seq.out": "O O B-toloc.city_name\n"}),
-                   ["d/train/seq.out line 2: missing"]),
-    "label_count": (lambda t: dataset_folder(t / "d", label="atis_flight\natis_flight\natis_airfare\n"),
-                    ["d/train/label line 3: one line too many"]),
-    "not_utf8": (lambda t: dataset_folder(t / "d", **{"seq.in": b"flights to boston\nleave d\xe9nver on monday\n"}),
-                 ["d/train/seq.in line 2: bytes that are not UTF-8"]),
-    "bad_tag_prefix": (lambda t: dataset_folder(t / "d", **{"seq.out": "O O X-toloc.city_name\nO O O O\n"}),
-                       ["d/train/seq.out line 1: tag 'X-toloc.city_name'"]),
-    "tag_without_slot": (lambda t: dataset_folder(t / "d", **{"seq.out": "O O B-\nO O O O\n"}),
-                         ["d/train/seq.out line 1: tag 'B-'"]),
-    "empty_file": (lambda t: dataset_folder(t / "d", **{"seq.in": "", "seq.out": "", "label": None}),
-                   ["d/train/seq.in line 1: empty file"]),
-    "empty_line": (lambda t: dataset_folder(t / "d", **{"seq.in": "flights to boston\n\nleave denver\n",
-                                                         "seq.out": "O O B-toloc.city_name\n\nO O\n",
-                                                         "label": None}),
-                   ["d/train/seq.in line 2: empty line"]),
+    "tag_count": (
+        lambda t: dataset_folder(t / "d", **{"seq.out": "O O B-toloc.city_name\nO B-fromloc.city_name O\n"}),
+        ["d/train/seq.out line 2: 3 tags for 4 words"],
+    ),
+    "line_count": (
+        lambda t: dataset_folder(t / "d", **{"seq.out": "O O B-toloc.city_name\n"}),
+        ["d/train/seq.out line 2: missing"],
+    ),
+    "label_count": (
+        lambda t: dataset_folder(t / "d", label="atis_flight\natis_flight\natis_airfare\n"),
+        ["d/train/label line 3: one line too many"],
+    ),
+    "not_utf8": (
+        lambda t: dataset_folder(t / "d", **{"seq.in": b"flights to boston\nleave d\xe9nver on monday\n"}),
+        ["d/train/seq.in line 2: bytes that are not UTF-8"],
+    ),
+    "bad_tag_prefix": (
+        lambda t: dataset_folder(t / "d", **{"seq.out": "O O X-toloc.city_name\nO O O O\n"}),
+        ["d/train/seq.out line 1: tag 'X-toloc.city_name'"],
+    ),
+    "tag_without_slot": (
+        lambda t: dataset_folder(t / "d", **{"seq.out": "O O B-\nO O O O\n"}),
+        ["d/train/seq.out line 1: tag 'B-'"],
+    ),
+    "empty_file": (
+        lambda t: dataset_folder(t / "d", **{"seq.in": "", "seq.out": "", "label": None}),
+        ["d/train/seq.in line 1: empty file"],
+    ),
+    "empty_line": (
+        lambda t: dataset_folder(
+            t / "d",
+            **{
+                "seq.in": "flights to boston\n\nleave denver\n",
+                "seq.out": "O O B-toloc.city_name\n\nO O\n",
+                "label": None,
+            },
+        ),
+        ["d/train/seq.in line 2: empty line"],
+    ),
     "missing_file": (lambda t: dataset_folder(t / "d", **{"seq.out": None}), ["d/train/seq.out: no such file"]),
-    "file_is_a_folder": (lambda t: (dataset_folder(t / "d", **{"seq.in": None}) / "train" / "seq.in").mkdir()
-                         or t / "d", ["d/train/seq.in: is a folder"]),
+    "file_is_a_folder": (
+        lambda t: (dataset_folder(t / "d", **{"seq.in": None}) / "train" / "seq.in").mkdir() or t / "d",
+        ["d/train/seq.in: is a folder"],
+    ),
     "device_instead_of_file": (lambda t: link_to_a_device(t / "d"), ["d/train/seq.in: not a regular file"]),
     "missing_split": (lambda t: dataset_folder(t / "d", splits=("train", "dev")), ["d/test: missing split"]),
-    "dev_and_valid": (lambda t: dataset_folder(t / "d", splits=("train", "dev", "valid", "test")),
-                      ["both dev/ and valid/"]),
-    "too_small_to_carve_dev": (lambda t: dataset_folder(t / "d", splits=("train", "test"),
-                                                        **{"seq.in": "flights\n", "seq.out": "O\n", "label": None}),
-                               ["d/train: 1 sentence(s) are too few"]),
-    "csv_missing_column": (lambda t: write(t / "d.csv", "words,intent\nflights to boston,atis_flight\n"),
-                           ["d.csv line 1: no 'tags' column"]),
-    "csv_short_row": (lambda t: write(t / "d.csv", "words,tags,intent\nflights to boston,O O B-toloc.city_name,x\n"
-                                                   "leave denver\n"),
-                      ["d.csv line 3: 1 fields, the header has 3"]),
-    "csv_bad_split": (lambda t: write(t / "d.csv", "words,tags,split\n"
-                                                   "flights to boston,O O B-toloc.city_name,holdout\n"),
-                      ["d.csv line 2: split 'holdout'"]),
+    "dev_and_valid": (
+        lambda t: dataset_folder(t / "d", splits=("train", "dev", "valid", "test")),
+        ["both dev/ and valid/"],
+    ),
+    "too_small_to_carve_dev": (
+        lambda t: dataset_folder(
+            t / "d", splits=("train", "test"), **{"seq.in": "flights\n", "seq.out": "O\n", "label": None}
+        ),
+        ["d/train: 1 sentence(s) are too few"],
+    ),
+    "csv_missing_column": (
+        lambda t: write(t / "d.csv", "words,intent\nflights to boston,atis_flight\n"),
+        ["d.csv line 1: no 'tags' column"],
+    ),
+    "csv_short_row": (
+        lambda t: write(t / "d.csv", "words,tags,intent\nflights to boston,O O B-toloc.city_name,x\nleave denver\n"),
+        ["d.csv line 3: 1 fields, the header has 3"],
+    ),
+    "csv_bad_split": (
+        lambda t: write(t / "d.csv", "words,tags,split\nflights to boston,O O B-toloc.city_name,holdout\n"),
+        ["d.csv line 2: split 'holdout'"],
+    ),
     "csv_header_only": (lambda t: write(t / "d.csv", "words,tags\n"), ["d.csv line 2: no sentences after the header"]),
-    "tsv_tag_count": (lambda t: write(t / "d.tsv", "words\ttags\nflights to boston\tO O\n"),
-                      ["d.tsv line 2: 2 tags for 3 words"]),
+    "tsv_tag_count": (
+        lambda t: write(t / "d.tsv", "words\ttags\nflights to boston\tO O\n"),
+        ["d.tsv line 2: 2 tags for 3 words"],
+    ),
     "conll_one_column": (lambda t: write(t / "d.conll", "flights O\nboston\n"), ["d.conll line 2: 1 column"]),
     "conll_blank": (lambda t: write(t / "d.conll", "\n\n  \n"), ["d.conll line 1: empty file"]),
-    "conll_not_utf8": (lambda t: write(t / "d.conll", b"flights O\n\xff B-x\n"),
-                       ["d.conll line 2: bytes that are not UTF-8 (0xff at column 1)"]),
+    "conll_not_utf8": (
+        lambda t: write(t / "d.conll", b"flights O\n\xff B-x\n"),
+        ["d.conll line 2: bytes that are not UTF-8 (0xff at column 1)"],
+    ),
     "unknown_suffix": (lambda t: write(t / "d.json", "{}"), ["d.json: unknown file type '.json'"]),
     "missing_path": (lambda t: t / "nowhere", ["nowhere: no such dataset"]),
     "path_below_a_file": (lambda t: write(t / "plain", "x") / "d", ["plain/d: no such dataset"]),
@@ -155,8 +188,13 @@ def test_tune_names_the_file_and_line_of_a_broken_dataset_and_writes_no_search(n
 def test_a_named_pipe_in_a_dataset_is_refused_not_read_forever(tmp_path):
     folder = dataset_folder(tmp_path / "d", **{"seq.out": None})
     os.mkfifo(folder / "train" / "seq.out")  # reading it would wait for a writer that never comes
-    completed = subprocess.run([sys.executable, "-m", "data", "describe", str(folder)], cwd=REPO_ROOT,
-                               capture_output=True, text=True, timeout=120)
+    completed = subprocess.run(
+        [sys.executable, "-m", "data", "describe", str(folder)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert completed.returncode == 2 and "Traceback" not in completed.stderr
     assert completed.stderr.strip() == f"python -m data: error: {folder}/train/seq.out: not a regular file"
 
@@ -176,8 +214,11 @@ BAD_WORD_VECTORS = {  # name: (the vector file's content, None for no file; extr
     "not_finite": ("boston 0.1 nan 0.3\n", [], ["vectors.txt line 1: a value is not a finite number"]),
     "not_utf8": (b"boston 0.1\n\xff 0.2\n", [], ["vectors.txt: not UTF-8 text"]),
     "other_dimension": ("boston 0.1 0.2 0.3\n", [], ["--word-vectors", "pass --embedding-dim 3"]),
-    "no_word_vectors_to_start": ("boston 0.1 0.2 0.3\n", ["--encoding", "trigram"],
-                                 ["--word-vectors needs --encoding embedding"]),
+    "no_word_vectors_to_start": (
+        "boston 0.1 0.2 0.3\n",
+        ["--encoding", "trigram"],
+        ["--word-vectors needs --encoding embedding"],
+    ),
 }
 
 
@@ -230,23 +271,29 @@ def test_every_recipe_rejects_a_bad_flag_value_with_one_line(flags, fragments, t
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("argv, fragments", [
-    (["--model-dir", "x", "--batch-size", "0"], ["--batch-size", "'0'"]),
-    (["--model-dir", "x", "--batch-size", "many"], ["--batch-size", "'many'"]),
-    (["leave boston"], ["--model-dir"]),
-])
+@pytest.mark.parametrize(
+    "argv, fragments",
+    [
+        (["--model-dir", "x", "--batch-size", "0"], ["--batch-size", "'0'"]),
+        (["--model-dir", "x", "--batch-size", "many"], ["--batch-size", "'many'"]),
+        (["leave boston"], ["--model-dir"]),
+    ],
+)
 def test_predict_rejects_bad_flags_with_one_line(argv, fragments, capsys):
     assert exit_status(predict.main, argv) == 2
     one_line_error(capsys, *fragments, prefix="python -m recipes.predict: error: ")
 
 
-@pytest.mark.parametrize("flags, fragments", [
-    (["--epochs", "0"], ["--epochs", "'0'"]),
-    (["--min-learning-rate", "nan"], ["--min-learning-rate", "'nan'"]),
-    (["--executions-per-trial", "x"], ["--executions-per-trial", "'x'"]),
-    (["--buckets", "8,8"], ["--buckets", "'8,8'"]),
-    (["--min-dropout", "0.4", "--max-dropout", "0.2"], ["--min-dropout 0.4 is above --max-dropout 0.2"]),
-])
+@pytest.mark.parametrize(
+    "flags, fragments",
+    [
+        (["--epochs", "0"], ["--epochs", "'0'"]),
+        (["--min-learning-rate", "nan"], ["--min-learning-rate", "'nan'"]),
+        (["--executions-per-trial", "x"], ["--executions-per-trial", "'x'"]),
+        (["--buckets", "8,8"], ["--buckets", "'8,8'"]),
+        (["--min-dropout", "0.4", "--max-dropout", "0.2"], ["--min-dropout 0.4 is above --max-dropout 0.2"]),
+    ],
+)
 def test_tune_rejects_bad_flags_with_one_line_and_writes_nothing(flags, fragments, tiny_data, tmp_path, capsys):
     directory = tmp_path / "tuning"
     argv = ["--data", str(tiny_data), *TINY_SEARCH, "--directory", str(directory), *flags]
@@ -255,14 +302,17 @@ def test_tune_rejects_bad_flags_with_one_line_and_writes_nothing(flags, fragment
     assert not directory.exists()
 
 
-@pytest.mark.parametrize("argv, fragments", [
-    (["describe", "travel", "--seed", "x"], ["--seed", "'x'"]),
-    (["describe", "travel", "--dev-fraction", "half"], ["--dev-fraction", "'half'"]),
-    (["describe", "travel", "--dev-fraction", "0.5"], ["dev_fraction", "0.5"]),
-    (["download", "imdb"], ["'imdb'"]),
-    (["describe"], ["SOURCE"]),
-    (["frobnicate"], ["'frobnicate'"]),
-])
+@pytest.mark.parametrize(
+    "argv, fragments",
+    [
+        (["describe", "travel", "--seed", "x"], ["--seed", "'x'"]),
+        (["describe", "travel", "--dev-fraction", "half"], ["--dev-fraction", "'half'"]),
+        (["describe", "travel", "--dev-fraction", "0.5"], ["dev_fraction", "0.5"]),
+        (["download", "imdb"], ["'imdb'"]),
+        (["describe"], ["SOURCE"]),
+        (["frobnicate"], ["'frobnicate'"]),
+    ],
+)
 def test_data_command_rejects_bad_flags_with_one_line(argv, fragments, capsys):
     assert exit_status(data_cli.main, argv) == 2
     one_line_error(capsys, *fragments)
@@ -345,16 +395,34 @@ def test_commands_print_one_line_and_no_traceback_from_the_command_line(tmp_path
     folder_error = "d/train/seq.out line 2: 3 tags for 4 words"
     commands = {  # name: (arguments of python -m, standard input, the error line's start, a fragment of it)
         "data": (["data", "describe", bad_folder], b"", "python -m data: error: ", folder_error),
-        "recipe": (["recipes.gru", "--data", bad_csv, "--output-dir", str(tmp_path / "run")], b"",
-                   "python -m recipes.gru: error: ", "d.csv line 1: no 'tags' column"),
-        "predict": (["recipes.predict", "--model-dir", str(straight_run)], b"leave boston\n\xc3\x28\n",
-                    "python -m recipes.predict: error: ", "standard input line 2: bytes that are not UTF-8 (0xc3"),
-        "tune": (["recipes.tune", "--data", bad_folder, "--directory", str(tmp_path / "tuning")], b"",
-                 "python -m recipes.tune: error: ", folder_error),
+        "recipe": (
+            ["recipes.gru", "--data", bad_csv, "--output-dir", str(tmp_path / "run")],
+            b"",
+            "python -m recipes.gru: error: ",
+            "d.csv line 1: no 'tags' column",
+        ),
+        "predict": (
+            ["recipes.predict", "--model-dir", str(straight_run)],
+            b"leave boston\n\xc3\x28\n",
+            "python -m recipes.predict: error: ",
+            "standard input line 2: bytes that are not UTF-8 (0xc3",
+        ),
+        "tune": (
+            ["recipes.tune", "--data", bad_folder, "--directory", str(tmp_path / "tuning")],
+            b"",
+            "python -m recipes.tune: error: ",
+            folder_error,
+        ),
     }
     processes = {
-        name: subprocess.Popen([sys.executable, "-m", *argv], cwd=tmp_path, env=subprocess_env(compilation_cache),
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        name: subprocess.Popen(
+            [sys.executable, "-m", *argv],
+            cwd=tmp_path,
+            env=subprocess_env(compilation_cache),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         for name, (argv, *_) in commands.items()
     }
     for name, process in processes.items():

@@ -60,7 +60,11 @@ WEATHER_CONLLU = (
 def test_tag_first_bio_file_reads_words_from_the_second_column(tmp_path):
     split, columns = read_whole(write(tmp_path / "engtrain.bio", MOVIE_BIO))
     assert columns == ColumnSpec(word=2, tag=1)
-    assert split.words == [["steve", "mcqueen", "in", "bullitt"], ["who", "directed", "jaws"], ["show", "me", "comedies"]]
+    assert split.words == [
+        ["steve", "mcqueen", "in", "bullitt"],
+        ["who", "directed", "jaws"],
+        ["show", "me", "comedies"],
+    ]
     assert split.tags == [["B-Actor", "I-Actor", "O", "B-Title"], ["O", "O", "B-Title"], ["O", "O", "B-Genre"]]
     assert split.intents is None
 
@@ -70,8 +74,9 @@ def test_tag_first_bio_file_loads_as_a_dataset(tmp_path):
     dataset = load_dataset(str(path), dev_fraction=0.25)
     assert (len(dataset.train), len(dataset.dev), len(dataset.test)) == (6, 3, 3)
     everything = dataset.train.words + dataset.dev.words + dataset.test.words
-    assert sorted(map(" ".join, everything)) == sorted(["steve mcqueen in bullitt", "who directed jaws",
-                                                        "show me comedies"] * 4)
+    assert sorted(map(" ".join, everything)) == sorted(
+        ["steve mcqueen in bullitt", "who directed jaws", "show me comedies"] * 4
+    )
     assert dataset.notes == [f"{path}: columns word=2,tag=1 (found by content)"]
 
 
@@ -99,8 +104,10 @@ def test_intents_come_from_intent_comments_in_both_spellings_without_an_intent_c
 
 
 def test_word_intent_tag_columns_without_an_index(tmp_path):
-    text = "flights atis_flight O\nto atis_flight O\nboston atis_flight B-toloc.city_name\n\n" \
-           "fares atis_airfare O\nto atis_airfare O\ndenver atis_airfare B-toloc.city_name\n"
+    text = (
+        "flights atis_flight O\nto atis_flight O\nboston atis_flight B-toloc.city_name\n\n"
+        "fares atis_airfare O\nto atis_airfare O\ndenver atis_airfare B-toloc.city_name\n"
+    )
     split, columns = read_whole(write(tmp_path / "atis.txt", text))
     assert columns == ColumnSpec(word=1, tag=3, intent=2)
     assert split.intents == ["atis_flight", "atis_airfare"]
@@ -174,11 +181,15 @@ def test_bioes_in_a_folder_and_in_a_csv_file_is_read_as_bio(tmp_path):
     dataset = load_dataset(str(tmp_path / "d"), dev_fraction=0.3)
     assert dataset.test.tags == [["O", "B-city", "I-city"], ["O", "B-city"], ["O", "B-city"]]
     assert dataset.test.converted_tags == 2
-    table = write(tmp_path / "t.csv", "words,tags,split\nto new york,O B-city E-city,train\nto rome,O S-city,test\n"
-                                      "to oslo,O B-city,dev\n")
+    table = write(
+        tmp_path / "t.csv",
+        "words,tags,split\nto new york,O B-city E-city,train\nto rome,O S-city,test\nto oslo,O B-city,dev\n",
+    )
     dataset = load_dataset(str(table))
     assert (dataset.train.tags, dataset.test.tags, dataset.dev.tags) == (
-        [["O", "B-city", "I-city"]], [["O", "B-city"]], [["O", "B-city"]]
+        [["O", "B-city", "I-city"]],
+        [["O", "B-city"]],
+        [["O", "B-city"]],
     )
     assert [s.converted_tags for s in dataset.splits().values()] == [1, 0, 1]
 
@@ -287,9 +298,12 @@ def test_parse_columns_reads_the_spec_and_refuses_bad_ones():
 
 
 def test_columns_for_a_csv_file_pick_fields_by_number(tmp_path):
-    path = write(tmp_path / "multiatis.tsv", "id\tutterance\tslot_labels\tintent\n"
-                                             "1\tto rome\tO B-city\tatis_flight\n2\tfares\tO\tatis_airfare\n"
-                                             "3\tto oslo\tO B-city\tatis_flight\n")
+    path = write(
+        tmp_path / "multiatis.tsv",
+        "id\tutterance\tslot_labels\tintent\n"
+        "1\tto rome\tO B-city\tatis_flight\n2\tfares\tO\tatis_airfare\n"
+        "3\tto oslo\tO B-city\tatis_flight\n",
+    )
     dataset = load_dataset(str(path), columns="word=2,tag=3,intent=4", dev_fraction=0.3)
     everything = dataset.train.words + dataset.dev.words + dataset.test.words
     assert sorted(map(" ".join, everything)) == ["fares", "to oslo", "to rome"]
@@ -311,16 +325,19 @@ def test_columns_for_a_folder_or_a_named_dataset_are_an_error(tmp_path):
 
 
 def run_cli(*arguments):
-    return subprocess.run([sys.executable, "-m", "data", *map(str, arguments)], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "data", *map(str, arguments)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_describe_with_columns_reads_an_ambiguous_file_and_a_bad_value_exits_2_with_one_line(tmp_path):
     path = write(tmp_path / "amb.conll", "O\tB-x\nO\tO\n\nO\tO\n\n" * 10)
     refused = run_cli("describe", path)
     assert refused.returncode == 2 and refused.stdout == ""
-    assert refused.stderr == f"python -m data: error: {path} line 1: columns 1 and 2 could each be the tag column; " \
-                             "choose with --columns word=N,tag=N[,intent=N] (columns counted from 1)\n"
+    assert (
+        refused.stderr == f"python -m data: error: {path} line 1: columns 1 and 2 could each be the tag column; "
+        "choose with --columns word=N,tag=N[,intent=N] (columns counted from 1)\n"
+    )
     read = run_cli("describe", path, "--columns", "word=1,tag=2", "--json")
     assert read.returncode == 0, read.stderr
     assert [json.loads(read.stdout)[name]["sentences"] for name in ("train", "dev", "test")] == [16, 2, 2]
@@ -328,14 +345,18 @@ def test_describe_with_columns_reads_an_ambiguous_file_and_a_bad_value_exits_2_w
     assert bad.returncode == 2 and bad.stdout == "" and "Traceback" not in bad.stderr
     lines = bad.stderr.splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith("python -m data describe: error: argument --columns: columns 'word=1,tag=one': "
-                               "'one' is not a column number")
+    assert lines[0].startswith(
+        "python -m data describe: error: argument --columns: columns 'word=1,tag=one': 'one' is not a column number"
+    )
 
 
 def test_tsv_file_with_multiatis_header_names_reads_without_columns(tmp_path):
-    path = write(tmp_path / "train_EN.tsv", "id\tutterance\tslot_labels\tintent\n"
-                                            "0\tto rome please\tO B-city O\tatis_flight\n"
-                                            "1\tfares\tO\tatis_airfare\n2\tto oslo\tO B-city\tatis_flight\n")
+    path = write(
+        tmp_path / "train_EN.tsv",
+        "id\tutterance\tslot_labels\tintent\n"
+        "0\tto rome please\tO B-city O\tatis_flight\n"
+        "1\tfares\tO\tatis_airfare\n2\tto oslo\tO B-city\tatis_flight\n",
+    )
     parts = read_table_file(path, str(path))
     assert parts["all"].words == [["to", "rome", "please"], ["fares"], ["to", "oslo"]]
     assert parts["all"].tags == [["O", "B-city", "O"], ["O"], ["O", "B-city"]]
@@ -352,8 +373,10 @@ def test_folder_of_tag_first_train_and_test_files_carves_dev_from_train(tmp_path
     assert (len(dataset.train), len(dataset.dev), len(dataset.test)) == (12, 3, 1)
     assert dataset.test.words == [["who", "directed", "jaws"]]
     assert dataset.test.tags == [["O", "O", "B-Title"]]
-    assert dataset.notes == [f"{tmp_path}/engtest.bio: columns word=2,tag=1 (found by content)",
-                             f"{tmp_path}/engtrain.bio: columns word=2,tag=1 (found by content)"]
+    assert dataset.notes == [
+        f"{tmp_path}/engtest.bio: columns word=2,tag=1 (found by content)",
+        f"{tmp_path}/engtrain.bio: columns word=2,tag=1 (found by content)",
+    ]
 
 
 def test_folder_of_conll2003_files_reads_testa_as_dev_and_testb_as_test(tmp_path):
@@ -362,7 +385,9 @@ def test_folder_of_conll2003_files_reads_testa_as_dev_and_testb_as_test(tmp_path
     write(tmp_path / "README.txt", "CoNLL-2003 English\n")
     dataset = load_dataset(str(tmp_path))
     assert [split.words for split in dataset.splits().values()] == [
-        [["EU", "calls"]], [["Peter", "calls"]], [["BRUSSELS", "calls"]]
+        [["EU", "calls"]],
+        [["Peter", "calls"]],
+        [["BRUSSELS", "calls"]],
     ]
     assert dataset.test.tags == [["I-ORG", "O"]]
 
@@ -381,8 +406,10 @@ def test_folder_with_two_test_files_names_both(tmp_path):
         write(tmp_path / name, "# intent: x\n1\thi\tx\tO\n")
     with pytest.raises(DatasetError) as error:
         load_dataset(str(tmp_path))
-    assert str(error.value) == (f"{tmp_path}: de.test.conll and en.test.conll could each be the test split; "
-                                "keep one of them in the folder, or give one file as the source")
+    assert str(error.value) == (
+        f"{tmp_path}: de.test.conll and en.test.conll could each be the test split; "
+        "keep one of them in the folder, or give one file as the source"
+    )
 
 
 def test_write_with_columns_turns_a_tag_first_file_into_a_dataset_folder(tmp_path, capsys):

@@ -87,9 +87,7 @@ def test_log_likelihood_of_a_path_matches_enumeration(constrained):
         path_score(EMISSIONS[1], [1, 2], constrained),
     ]
     expected_log_z = [brute_force(EMISSIONS[b], LENGTHS[b], constrained)[0] for b in range(2)]
-    np.testing.assert_allclose(
-        to_numpy(crf.sequence_score(EMISSIONS, tags, MASK)), expected_scores, rtol=1e-5
-    )
+    np.testing.assert_allclose(to_numpy(crf.sequence_score(EMISSIONS, tags, MASK)), expected_scores, rtol=1e-5)
     np.testing.assert_allclose(
         to_numpy(crf.log_likelihood(EMISSIONS, tags, MASK)),
         np.array(expected_scores) - np.array(expected_log_z),
@@ -132,9 +130,7 @@ def test_padded_positions_change_neither_decode_nor_loss():
     noisy[1, 2:] = 50.0  # large scores at row 2's padding
     labels = np.array([[0, 1, 2, 1], [1, 2, -1, -1]])
     np.testing.assert_array_equal(to_numpy(crf.decode(noisy, MASK)), to_numpy(crf.decode(EMISSIONS, MASK)))
-    np.testing.assert_allclose(
-        to_numpy(crf.loss(labels, noisy)), to_numpy(crf.loss(labels, EMISSIONS)), rtol=1e-6
-    )
+    np.testing.assert_allclose(to_numpy(crf.loss(labels, noisy)), to_numpy(crf.loss(labels, EMISSIONS)), rtol=1e-6)
     assert to_numpy(crf.decode(noisy, MASK))[1, 2:].tolist() == [0, 0]
 
 
@@ -142,9 +138,7 @@ def test_sentence_of_one_word_uses_start_emission_and_end():
     crf = make_crf()
     one_word = EMISSIONS[:, :1]
     scores = START[None, :] + one_word[:, 0] + END[None, :]
-    np.testing.assert_allclose(
-        to_numpy(crf.log_partition(one_word)), np.log(np.exp(scores).sum(axis=1)), rtol=1e-5
-    )
+    np.testing.assert_allclose(to_numpy(crf.log_partition(one_word)), np.log(np.exp(scores).sum(axis=1)), rtol=1e-5)
     np.testing.assert_array_equal(to_numpy(crf.decode(one_word))[:, 0], scores.argmax(axis=1))
 
 
@@ -154,9 +148,7 @@ def test_loss_is_the_negative_log_likelihood_with_minus_one_as_padding():
     expected = -to_numpy(crf.log_likelihood(EMISSIONS, np.maximum(labels, 0), MASK))
     np.testing.assert_allclose(to_numpy(crf.loss(labels, EMISSIONS)), expected, rtol=1e-6)
     # Keras hands labels over as floats, sometimes with a trailing axis.
-    np.testing.assert_allclose(
-        to_numpy(crf.loss(labels[..., None].astype("float32"), EMISSIONS)), expected, rtol=1e-6
-    )
+    np.testing.assert_allclose(to_numpy(crf.loss(labels[..., None].astype("float32"), EMISSIONS)), expected, rtol=1e-6)
 
 
 def test_fully_padded_row_has_zero_loss():

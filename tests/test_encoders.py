@@ -28,8 +28,21 @@ def encoder():
 def test_word_ids_follow_frequency_with_pad_and_other_reserved(encoder):
     # boston, flights, to: twice each (alphabetical among equals); then the rest once, alphabetically.
     assert encoder.words == [
-        "<pad>", "<other>", "boston", "flights", "to", "000", "0nd", "am", "at", "denver", "from", "leave",
-        "november", "on", "taipei",
+        "<pad>",
+        "<other>",
+        "boston",
+        "flights",
+        "to",
+        "000",
+        "0nd",
+        "am",
+        "at",
+        "denver",
+        "from",
+        "leave",
+        "november",
+        "on",
+        "taipei",
     ]
     assert encoder.word_vocabulary_size == 15
     assert (Encoder.PAD, Encoder.OTHER) == (0, 1)
@@ -95,8 +108,13 @@ def test_every_word_gets_a_full_row_with_a_non_zero_id(encoder):
 
 def test_tags_put_o_first_and_round_trip(encoder):
     assert encoder.tags == [
-        "O", "B-depart_date.day_number", "B-depart_date.month_name", "B-depart_time.time",
-        "B-fromloc.city_name", "B-toloc.city_name", "I-depart_time.time",
+        "O",
+        "B-depart_date.day_number",
+        "B-depart_date.month_name",
+        "B-depart_time.time",
+        "B-fromloc.city_name",
+        "B-toloc.city_name",
+        "I-depart_time.time",
     ]
     assert encoder.num_tags == 7
     ids = encoder.encode_tags(TAGS[2])

@@ -76,9 +76,7 @@ def test_trigram_embedding_masks_words_without_trigrams():
     np.testing.assert_array_equal(to_numpy(layer.compute_mask(ids)), [[True, True, False]])
     short = np.array([[[5, 2], [3, 0], [7, 1]]])
     padded = np.concatenate([short, np.zeros((1, 4, 2), "int64")], axis=1)
-    outputs_short, outputs_padded = bidirectional_outputs(
-        TrigramEmbedding(8, 4), [short, padded], (None, 2)
-    )
+    outputs_short, outputs_padded = bidirectional_outputs(TrigramEmbedding(8, 4), [short, padded], (None, 2))
     np.testing.assert_allclose(outputs_padded[:, :3], outputs_short, rtol=1e-5, atol=1e-6)
 
 
@@ -112,9 +110,9 @@ def test_context_window_treats_masked_steps_as_outside_the_sentence():
 
 def test_context_window_outputs_do_not_change_with_extra_padding():
     inputs = keras.Input(shape=(None,), dtype="int32")
-    embedded = keras.layers.Embedding(
-        7, 3, mask_zero=True, embeddings_initializer="random_normal"
-    )(inputs)  # the padding row is not zero: only the mask keeps it out
+    embedded = keras.layers.Embedding(7, 3, mask_zero=True, embeddings_initializer="random_normal")(
+        inputs
+    )  # the padding row is not zero: only the mask keeps it out
     windowed = ContextWindow(2)(embedded)
     recurrent = keras.layers.Bidirectional(keras.layers.GRU(2, return_sequences=True))(windowed)
     model = keras.Model(inputs, [windowed, recurrent])

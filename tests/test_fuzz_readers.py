@@ -121,7 +121,9 @@ def mutated(data: bytes, draw) -> bytes:
         piece = draw(st.text(st.characters() | st.sampled_from("\ud800\udc80\udfff"), max_size=8))
         return data[:position] + piece.encode("utf-8", "surrogatepass") + data[position:]
     if kind == "huge":
-        return data[:position] + draw(st.sampled_from([b"x", b"B-x ", b"\t", b"\xe2\x80\x8b"])) * 100_000 + data[position:]
+        return (
+            data[:position] + draw(st.sampled_from([b"x", b"B-x ", b"\t", b"\xe2\x80\x8b"])) * 100_000 + data[position:]
+        )
     return data.replace(b"\t", b" ") if draw(st.booleans()) else data.replace(b" ", b"\t")
 
 
@@ -133,7 +135,7 @@ def assert_one_line_naming(error: DatasetError, display: str, data: bytes | None
     assert len(message.splitlines()) == 1, message
     assert message.startswith(display), message
     assert len(message) < len(display) + 400, message[:1000]  # values quoted in it are cut short
-    number = re.match(r"[^:]* line (\d+): ", message[len(display):])
+    number = re.match(r"[^:]* line (\d+): ", message[len(display) :])
     if number and data is not None:
         lines = len(data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n"))
         assert 1 <= int(number.group(1)) <= lines + 1, message
@@ -149,7 +151,7 @@ def load_or_refuse(source: Path, display: str, data: bytes | None = None, **opti
         dataset = load_dataset(str(source), **options)
     except DatasetError as error:
         assert_one_line_naming(error, display, data)
-        event("refused: " + re.sub(r"^[^:]*: ", "", str(error)[len(display):][:200])[:24])
+        event("refused: " + re.sub(r"^[^:]*: ", "", str(error)[len(display) :][:200])[:24])
         return None
     event("read")
     return dataset
@@ -208,8 +210,10 @@ def test_damaged_column_files_read_or_raise_one_line_naming_file_and_line(place,
 
 
 @settings(max_examples=100, **SETTINGS)
-@given(data=st.binary(max_size=300) | st.text(ALPHABET + " \t\n\r\u2028\x85,\"BIO-", max_size=300).map(str.encode),
-       suffix=st.sampled_from([".conll", ".bio", ".csv", ".tsv"]))
+@given(
+    data=st.binary(max_size=300) | st.text(ALPHABET + ' \t\n\r\u2028\x85,"BIO-', max_size=300).map(str.encode),
+    suffix=st.sampled_from([".conll", ".bio", ".csv", ".tsv"]),
+)
 def test_random_bytes_or_text_as_a_file_read_or_raise_one_line(place, data, suffix):
     path = place / f"random{suffix}"
     path.write_bytes(data)
@@ -245,8 +249,14 @@ def folder_files(draw):
     for split in ("train", "dev", "test"):
         sentence_list = draw(sentences(max_sentences=3))
         expected[split] = sentence_list
-        join = lambda rows: draw(st.sampled_from([b"", b"\xef\xbb\xbf"])) + newline.join(rows).encode() + (
-            newline.encode() if draw(st.booleans()) else b"")
+
+        def join(rows):
+            return (
+                draw(st.sampled_from([b"", b"\xef\xbb\xbf"]))
+                + newline.join(rows).encode()
+                + (newline.encode() if draw(st.booleans()) else b"")
+            )
+
         files[f"{split}/seq.in"] = join([draw(SEPARATOR).join(words) for words, _, _ in sentence_list])
         files[f"{split}/seq.out"] = join([" ".join(tags) for _, tags, _ in sentence_list])
         files[f"{split}/label"] = join([intent for _, _, intent in sentence_list])
@@ -261,13 +271,19 @@ def test_valid_folders_read_back_exactly_with_bioes_as_bio(place, generated):
     dataset = load_dataset(str(place / "valid"))
     for name, split in dataset.splits().items():
         assert split.words == [words for words, _, _ in expected[name]]
-        assert split.tags == to_bio(type(split)([w for w, _, _ in expected[name]], [t for _, t, _ in expected[name]])).tags
+        assert (
+            split.tags == to_bio(type(split)([w for w, _, _ in expected[name]], [t for _, t, _ in expected[name]])).tags
+        )
         assert split.intents == [intent for _, _, intent in expected[name]]
 
 
 @settings(max_examples=60, **SETTINGS)
-@given(generated=folder_files(), target=st.sampled_from(["train/seq.in", "dev/seq.out", "test/label"]),
-       random=st.none() | st.binary(max_size=200), data=st.data())
+@given(
+    generated=folder_files(),
+    target=st.sampled_from(["train/seq.in", "dev/seq.out", "test/label"]),
+    random=st.none() | st.binary(max_size=200),
+    data=st.data(),
+)
 def test_damaged_folders_read_or_raise_one_line_naming_the_file(place, generated, target, random, data):
     files, _ = generated
     files[target] = random if random is not None else mutated(files[target], data.draw)
@@ -276,8 +292,13 @@ def test_damaged_folders_read_or_raise_one_line_naming_the_file(place, generated
 
 
 @settings(max_examples=40, **SETTINGS)
-@given(train=column_files(), test=column_files(), names=st.sampled_from([("train.txt", "test.txt"),
-       ("eng.train", "eng.testb"), ("engtrain.bio", "engtest.bio")]), damage=st.booleans(), data=st.data())
+@given(
+    train=column_files(),
+    test=column_files(),
+    names=st.sampled_from([("train.txt", "test.txt"), ("eng.train", "eng.testb"), ("engtrain.bio", "engtest.bio")]),
+    damage=st.booleans(),
+    data=st.data(),
+)
 def test_folders_of_split_files_read_or_raise_one_line_naming_the_file(place, train, test, names, damage, data):
     test_bytes = mutated(test[0], data.draw) if damage else test[0]
     write_folder(place / "split files", {names[0]: train[0], names[1]: test_bytes})
@@ -336,7 +357,9 @@ KNOWN = Vocabulary(["boston", "u.s.", "o'clock", "taipei", "日本", "ש"])
 
 
 @settings(max_examples=200, **SETTINGS)
-@given(sentence=st.text(max_size=60) | st.builds(lambda a, b: a + "boston" + b, st.text(max_size=5), st.text(max_size=5)))
+@given(
+    sentence=st.text(max_size=60) | st.builds(lambda a, b: a + "boston" + b, st.text(max_size=5), st.text(max_size=5))
+)
 def test_split_words_puts_back_the_non_space_text_of_any_sentence(sentence):
     words = split_words(sentence, KNOWN)
     assert "".join(words) == "".join(sentence.split())
@@ -345,8 +368,11 @@ def test_split_words_puts_back_the_non_space_text_of_any_sentence(sentence):
 
 
 @settings(max_examples=150, **SETTINGS)
-@given(lines=st.lists(st.binary(max_size=40) | st.text(max_size=20).map(lambda t: t.encode("utf-8", "surrogatepass")),
-                      max_size=6))
+@given(
+    lines=st.lists(
+        st.binary(max_size=40) | st.text(max_size=20).map(lambda t: t.encode("utf-8", "surrogatepass")), max_size=6
+    )
+)
 def test_read_sentences_decodes_every_line_or_names_the_first_bad_one(lines):
     try:
         sentences_read = read_sentences(lines, "standard input line {}")

@@ -8,8 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from custom_layers.jordan import JordanRNN
-from custom_layers.jordan import JordanRNNCell
+from custom_layers.jordan import JordanRNN, JordanRNNCell
 
 INPUT_DIM = 3
 UNITS = 5
@@ -21,9 +20,7 @@ def softmax(x):
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def jordan_reference(
-    inputs, weights, mask=None, go_backwards=False, activation=np.tanh, output_activation=softmax
-):
+def jordan_reference(inputs, weights, mask=None, go_backwards=False, activation=np.tanh, output_activation=softmax):
     """The Jordan equations in NumPy; masked steps keep memory and output."""
     kernel, recurrent_kernel, bias, output_kernel, output_bias = weights
     batch, steps, _ = inputs.shape
@@ -53,9 +50,7 @@ def random_weights(seed=1):
 
 
 def random_inputs(batch=3, steps=6, seed=2):
-    return np.random.default_rng(seed).normal(0.0, 1.0, (batch, steps, INPUT_DIM)).astype(
-        "float32"
-    )
+    return np.random.default_rng(seed).normal(0.0, 1.0, (batch, steps, INPUT_DIM)).astype("float32")
 
 
 @pytest.mark.parametrize("go_backwards", [False, True])
@@ -69,21 +64,15 @@ def test_jordan_matches_numpy_reference(go_backwards, masked):
         mask[1, 0] = False  # a masked first step
         mask[2, 2] = False  # a masked step in the middle
     weights = random_weights()
-    layer = JordanRNN(
-        UNITS, OUTPUT_UNITS, go_backwards=go_backwards, return_sequences=True, return_state=True
-    )
+    layer = JordanRNN(UNITS, OUTPUT_UNITS, go_backwards=go_backwards, return_sequences=True, return_state=True)
     layer.build(inputs.shape)
     layer.set_weights(weights)
 
     outputs, last_memory = layer(inputs, mask=mask)
 
-    expected_outputs, expected_memory = jordan_reference(
-        inputs, weights, mask=mask, go_backwards=go_backwards
-    )
+    expected_outputs, expected_memory = jordan_reference(inputs, weights, mask=mask, go_backwards=go_backwards)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(outputs), expected_outputs, atol=1e-5)
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(last_memory), expected_memory, atol=1e-5
-    )
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(last_memory), expected_memory, atol=1e-5)
 
 
 def test_jordan_with_other_activations_and_no_bias_matches_numpy_reference():
@@ -112,8 +101,7 @@ def test_jordan_with_other_activations_and_no_bias_matches_numpy_reference():
 
 def test_jordan_memory_is_the_previous_output_not_the_hidden_layer():
     # One input pulse, then nothing: the second output comes from U y_1 alone.
-    layer = JordanRNN(2, 2, activation="linear", output_activation="linear", use_bias=False,
-                      return_sequences=True)
+    layer = JordanRNN(2, 2, activation="linear", output_activation="linear", use_bias=False, return_sequences=True)
     layer.build((1, 2, 1))
     kernel = np.array([[1.0, 2.0]])
     recurrent_kernel = np.array([[1.0, 0.0], [0.0, 0.0]])  # reads y_1[0] only
@@ -254,14 +242,15 @@ def tagger_outputs(embedded, bidirectional, **layer_arguments):
 
     Returns the tags and the last states of the second layer.
     """
+
     def wrap(layer):
         return keras.layers.Bidirectional(layer) if bidirectional else layer
 
     # Stacked: the second layer reads the first one's distributions.
     x = wrap(JordanRNN(UNITS, OUTPUT_UNITS, return_sequences=True, **layer_arguments))(embedded)
-    x, *last_states = wrap(
-        JordanRNN(UNITS, OUTPUT_UNITS, return_sequences=True, return_state=True, **layer_arguments)
-    )(x)
+    x, *last_states = wrap(JordanRNN(UNITS, OUTPUT_UNITS, return_sequences=True, return_state=True, **layer_arguments))(
+        x
+    )
     return [keras.layers.Dense(3, activation="softmax")(x), *last_states]
 
 
@@ -322,9 +311,7 @@ def test_jordan_model_saves_and_loads_with_safe_mode(tmp_path):
     loaded_layers = find_layers(loaded, JordanRNN)
     assert len(loaded_layers) == 4
     assert [layer.go_backwards for layer in loaded_layers] == [False, True] * 2
-    assert {(layer.output_units, layer.dropout) for layer in loaded_layers} == {
-        (OUTPUT_UNITS, 0.1)
-    }
+    assert {(layer.output_units, layer.dropout) for layer in loaded_layers} == {(OUTPUT_UNITS, 0.1)}
 
 
 def test_jordan_dropout_masks_are_drawn_once_per_sequence():
@@ -344,9 +331,7 @@ def test_jordan_dropout_masks_are_drawn_once_per_sequence():
 
     np.testing.assert_allclose(trained, np.repeat(trained[:, :1], steps, axis=1), atol=1e-6)
     assert not np.allclose(trained, inferred, atol=1e-3)
-    np.testing.assert_allclose(
-        inferred, keras.ops.convert_to_numpy(layer(inputs, training=False)), atol=0
-    )
+    np.testing.assert_allclose(inferred, keras.ops.convert_to_numpy(layer(inputs, training=False)), atol=0)
 
 
 def test_jordan_without_dropout_draws_no_random_numbers():
@@ -359,12 +344,8 @@ def test_jordan_without_dropout_draws_no_random_numbers():
     noisy_state = keras.ops.convert_to_numpy(noisy.cell.seed_generator.state)
     quiet(inputs, training=True)
     noisy(inputs, training=True)
-    np.testing.assert_array_equal(
-        keras.ops.convert_to_numpy(quiet.cell.seed_generator.state), quiet_state
-    )
-    assert not np.array_equal(
-        keras.ops.convert_to_numpy(noisy.cell.seed_generator.state), noisy_state
-    )
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(quiet.cell.seed_generator.state), quiet_state)
+    assert not np.array_equal(keras.ops.convert_to_numpy(noisy.cell.seed_generator.state), noisy_state)
 
 
 def test_jordan_trains_with_dropout_in_both_directions():

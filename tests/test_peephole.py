@@ -8,8 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from custom_layers.peephole import PeepholeLSTM
-from custom_layers.peephole import PeepholeLSTMCell
+from custom_layers.peephole import PeepholeLSTM, PeepholeLSTMCell
 
 INPUT_DIM = 3
 UNITS = 4
@@ -70,9 +69,7 @@ def random_weights(peephole, seed=1, use_bias=True):
 
 
 def random_inputs(batch=3, steps=6, seed=2):
-    return np.random.default_rng(seed).normal(0.0, 1.0, (batch, steps, INPUT_DIM)).astype(
-        "float32"
-    )
+    return np.random.default_rng(seed).normal(0.0, 1.0, (batch, steps, INPUT_DIM)).astype("float32")
 
 
 @pytest.mark.parametrize("peephole", ["diagonal", "full"])
@@ -130,9 +127,7 @@ def test_peephole_with_zero_peepholes_equals_lstm(peephole):
     lstm_weights[2] = np.random.default_rng(3).normal(0.0, 0.5, 4 * UNITS).astype("float32")
     lstm.set_weights(lstm_weights)
 
-    peephole_lstm = PeepholeLSTM(
-        UNITS, peephole=peephole, return_sequences=True, return_state=True
-    )
+    peephole_lstm = PeepholeLSTM(UNITS, peephole=peephole, return_sequences=True, return_state=True)
     peephole_lstm.build(inputs.shape)
     if peephole == "diagonal":
         zero_peepholes = [np.zeros(UNITS)] * 3
@@ -142,9 +137,7 @@ def test_peephole_with_zero_peepholes_equals_lstm(peephole):
     peephole_lstm.set_weights(lstm.get_weights() + zero_peepholes)
 
     for expected, got in zip(lstm(inputs, mask=mask), peephole_lstm(inputs, mask=mask)):
-        np.testing.assert_allclose(
-            keras.ops.convert_to_numpy(got), keras.ops.convert_to_numpy(expected), atol=1e-6
-        )
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(got), keras.ops.convert_to_numpy(expected), atol=1e-6)
 
 
 def test_peephole_weights_are_named_and_ordered_like_lstm_then_peepholes():
@@ -284,14 +277,13 @@ def tagger_outputs(embedded, bidirectional, **layer_arguments):
 
     Returns the tags and the last states of the second layer.
     """
+
     def wrap(layer):
         return keras.layers.Bidirectional(layer) if bidirectional else layer
 
     # Stacked: the second layer reads the first one's sequence.
     x = wrap(PeepholeLSTM(UNITS, return_sequences=True, **layer_arguments))(embedded)
-    x, *last_states = wrap(
-        PeepholeLSTM(UNITS, return_sequences=True, return_state=True, **layer_arguments)
-    )(x)
+    x, *last_states = wrap(PeepholeLSTM(UNITS, return_sequences=True, return_state=True, **layer_arguments))(x)
     return [keras.layers.Dense(3, activation="softmax")(x), *last_states]
 
 
@@ -365,9 +357,7 @@ def test_peephole_dropout_masks_are_drawn_once_per_sequence():
 
     np.testing.assert_allclose(trained, np.repeat(trained[:, :1], steps, axis=1), atol=1e-6)
     assert not np.allclose(trained, inferred, atol=1e-3)
-    np.testing.assert_allclose(
-        inferred, keras.ops.convert_to_numpy(layer(inputs, training=False)), atol=0
-    )
+    np.testing.assert_allclose(inferred, keras.ops.convert_to_numpy(layer(inputs, training=False)), atol=0)
 
 
 def test_peephole_without_dropout_draws_no_random_numbers():
@@ -380,12 +370,8 @@ def test_peephole_without_dropout_draws_no_random_numbers():
     noisy_state = keras.ops.convert_to_numpy(noisy.cell.seed_generator.state)
     quiet(inputs, training=True)
     noisy(inputs, training=True)
-    np.testing.assert_array_equal(
-        keras.ops.convert_to_numpy(quiet.cell.seed_generator.state), quiet_state
-    )
-    assert not np.array_equal(
-        keras.ops.convert_to_numpy(noisy.cell.seed_generator.state), noisy_state
-    )
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(quiet.cell.seed_generator.state), quiet_state)
+    assert not np.array_equal(keras.ops.convert_to_numpy(noisy.cell.seed_generator.state), noisy_state)
 
 
 def test_peephole_trains_with_dropout_and_moves_its_peepholes():

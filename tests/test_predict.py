@@ -1,6 +1,5 @@
 """`recipes.predict` and `Tagger`: damaged run folders are refused with one line, any text is tagged."""
 
-
 import io
 import json
 import os
@@ -13,15 +12,13 @@ import pytest
 
 import data
 from data.batching import bucket_length, encode_split, make_batches
-from recipes.machinery import tagging
 from recipes import predict
-
+from recipes.machinery import tagging
 from support import (  # noqa: F401  (compilation_cache: an autouse fixture of this module)
     compilation_cache,
     exit_status,
     one_line_error,
 )
-
 
 # ---------------------------------------------------------------------------
 # Damaged run folders: predict
@@ -41,6 +38,7 @@ def edit_encoder(change):
         config = json.loads((folder / "encoder.json").read_text())
         change(config)
         (folder / "encoder.json").write_text(json.dumps(config))
+
     return apply
 
 
@@ -51,37 +49,60 @@ def put(name, content):
             path.unlink()
         else:
             path.write_bytes(content(tmp_path) if callable(content) else content)
+
     return apply
 
 
 DAMAGED_RUNS = {
     "model_missing": (put("model.keras", None), ["model.keras: missing"]),
     "model_garbage": (put("model.keras", os.urandom(300)), ["model.keras: not a .keras file"]),
-    "model_truncated": (lambda f, t: (f / "model.keras").write_bytes((f / "model.keras").read_bytes()[:2000]),
-                        ["model.keras: not a .keras file"]),
-    "model_wrong_zip": (put("model.keras", zip_with({"config.json": "{not json", "metadata.json": "{}"})),
-                        ["model.keras: cannot be loaded"]),
+    "model_truncated": (
+        lambda f, t: (f / "model.keras").write_bytes((f / "model.keras").read_bytes()[:2000]),
+        ["model.keras: not a .keras file"],
+    ),
+    "model_wrong_zip": (
+        put("model.keras", zip_with({"config.json": "{not json", "metadata.json": "{}"})),
+        ["model.keras: cannot be loaded"],
+    ),
     "encoder_missing": (put("encoder.json", None), ["encoder.json: missing"]),
     "encoder_garbage": (put("encoder.json", b"\x89\xff\x00garbage"), ["encoder.json: bytes that are not UTF-8"]),
-    "encoder_bad_json": (put("encoder.json", b'{"format": "slot-rnn-encoder",\n "words": [}'),
-                         ["encoder.json line 2: not valid JSON"]),
+    "encoder_bad_json": (
+        put("encoder.json", b'{"format": "slot-rnn-encoder",\n "words": [}'),
+        ["encoder.json line 2: not valid JSON"],
+    ),
     "encoder_a_list": (put("encoder.json", b"[1, 2, 3]"), ["encoder.json: encoder config must be a JSON object"]),
-    "encoder_other_format": (edit_encoder(lambda c: c.update(format="vocab")),
-                             ["encoder.json: not a slot-rnn-encoder"]),
-    "encoder_words_not_a_list": (edit_encoder(lambda c: c.update(words="boston")),
-                                 ["encoder.json: encoder config: 'words' must be a list"]),
-    "encoder_max_trigrams_huge": (edit_encoder(lambda c: c.update(max_trigrams=10**9)),
-                                  ["encoder.json: encoder config: 'max_trigrams' must be an integer from 1 to"]),
-    "vocabulary_grown": (edit_encoder(lambda c: c["words"].extend(f"word{i}" for i in range(50))),
-                         ["encoder.json: 224 words but the model was built for 174"]),
-    "vocabulary_word_twice": (edit_encoder(lambda c: c["words"].append(c["words"][5])),
-                              ["encoder.json: encoder config: 'words' holds an entry twice"]),
-    "trigrams_cut": (edit_encoder(lambda c: c.update(trigrams=c["trigrams"][:100])),
-                     ["encoder.json: 100 trigrams but the model was built for 621"]),
-    "tags_dropped": (edit_encoder(lambda c: c.update(tags=c["tags"][:5])),
-                     ["encoder.json: 5 tags but the model was built for 36"]),
-    "max_trigrams_changed": (edit_encoder(lambda c: c.update(max_trigrams=4)),
-                             ["encoder.json: 4 max_trigrams but the model was built for 16"]),
+    "encoder_other_format": (
+        edit_encoder(lambda c: c.update(format="vocab")),
+        ["encoder.json: not a slot-rnn-encoder"],
+    ),
+    "encoder_words_not_a_list": (
+        edit_encoder(lambda c: c.update(words="boston")),
+        ["encoder.json: encoder config: 'words' must be a list"],
+    ),
+    "encoder_max_trigrams_huge": (
+        edit_encoder(lambda c: c.update(max_trigrams=10**9)),
+        ["encoder.json: encoder config: 'max_trigrams' must be an integer from 1 to"],
+    ),
+    "vocabulary_grown": (
+        edit_encoder(lambda c: c["words"].extend(f"word{i}" for i in range(50))),
+        ["encoder.json: 224 words but the model was built for 174"],
+    ),
+    "vocabulary_word_twice": (
+        edit_encoder(lambda c: c["words"].append(c["words"][5])),
+        ["encoder.json: encoder config: 'words' holds an entry twice"],
+    ),
+    "trigrams_cut": (
+        edit_encoder(lambda c: c.update(trigrams=c["trigrams"][:100])),
+        ["encoder.json: 100 trigrams but the model was built for 621"],
+    ),
+    "tags_dropped": (
+        edit_encoder(lambda c: c.update(tags=c["tags"][:5])),
+        ["encoder.json: 5 tags but the model was built for 36"],
+    ),
+    "max_trigrams_changed": (
+        edit_encoder(lambda c: c.update(max_trigrams=4)),
+        ["encoder.json: 4 max_trigrams but the model was built for 16"],
+    ),
 }
 
 
@@ -138,8 +159,12 @@ def test_a_sentence_of_5000_words_gets_a_tag_for_every_word(tagger):
 
 
 def test_unicode_sentences_keep_their_words_and_get_one_tag_each(tagger):
-    sentences = ["café à Zürich demain", "我想 去 台北", "✈️ to boston 🙂",
-                 "naïve ﬁsh\u00a0to\u3000denver"]  # a no-break space and an ideographic space between words
+    sentences = [
+        "café à Zürich demain",
+        "我想 去 台北",
+        "✈️ to boston 🙂",
+        "naïve ﬁsh\u00a0to\u3000denver",
+    ]  # a no-break space and an ideographic space between words
     results = tagger.tag(sentences)
     for sentence, result in zip(sentences, results):
         assert result["words"] == sentence.split()
@@ -161,20 +186,43 @@ def test_punctuation_glued_to_a_known_word_becomes_a_word_of_its_own(tagger):
     for word in ("boston", "denver", "detroit"):
         assert encoder.encode_words([word]) != [encoder.OTHER]
     [result] = tagger.tag(["flights to boston? (denver), from detroit... zzqx! ?"])
-    assert result["words"] == ["flights", "to", "boston", "?", "(", "denver", "),", "from", "detroit", "...",
-                               "zzqx!", "?"]
+    assert result["words"] == [
+        "flights",
+        "to",
+        "boston",
+        "?",
+        "(",
+        "denver",
+        "),",
+        "from",
+        "detroit",
+        "...",
+        "zzqx!",
+        "?",
+    ]
     assert len(result["tags"]) == len(result["words"])
 
 
 def test_split_words_keeps_punctuation_of_known_words():
     encoder = data.Encoder.fit([["u.s.", "boston", "o'clock"]], [["O", "O", "O"]])
     assert tagging.split_words("u.s. boston. o'clock, 'boston' 'unknown' ...", encoder) == [
-        "u.s.", "boston", ".", "o'clock", ",", "'", "boston", "'", "'unknown'", "..."]
+        "u.s.",
+        "boston",
+        ".",
+        "o'clock",
+        ",",
+        "'",
+        "boston",
+        "'",
+        "'unknown'",
+        "...",
+    ]
 
 
 def test_predict_reads_stdin_lines_as_json_lines(straight_run, capsys, monkeypatch):
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("leave Denver on monday\r\n\nvoo para são paulo\n"
-                                                                 .encode())))
+    monkeypatch.setattr(
+        sys, "stdin", io.TextIOWrapper(io.BytesIO("leave Denver on monday\r\n\nvoo para são paulo\n".encode()))
+    )
     assert exit_status(predict.main, ["--model-dir", str(straight_run)]) == 0
     lines = capsys.readouterr().out.splitlines()
     results = [json.loads(line) for line in lines]

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 
-
 @pytest.fixture(scope="module")
 def quality():
     return importlib.import_module("benchmarks.quality")
@@ -22,9 +21,18 @@ def finished_run(quality, runs_dir, name, seed, test_f1, dev_f1, extra=(), data=
     run_dir = Path(runs_dir) / f"{name}-seed{seed}"
     run_dir.mkdir(parents=True)
     (run_dir / "config.json").write_text(json.dumps(config))
-    metrics = {"recipe": name, "data": data, "backend": "jax", "device": "cpu",
-               "dev": {"f1": dev_f1}, "test": {"f1": test_f1},
-               "epochs": 10 + seed, "best_epoch": 5, "train_seconds": 100.0 + seed, "parameters": 1234}
+    metrics = {
+        "recipe": name,
+        "data": data,
+        "backend": "jax",
+        "device": "cpu",
+        "dev": {"f1": dev_f1},
+        "test": {"f1": test_f1},
+        "epochs": 10 + seed,
+        "best_epoch": 5,
+        "train_seconds": 100.0 + seed,
+        "parameters": 1234,
+    }
     (run_dir / "metrics.json").write_text(json.dumps(metrics))
 
 
@@ -33,8 +41,9 @@ def test_table_from_finished_runs_without_training(quality, tmp_path):
     for seed, (test, dev) in enumerate([(0.95, 0.97), (0.96, 0.98), (0.94, 0.96)]):
         finished_run(quality, runs, "gru", seed, test, dev)
     output = tmp_path / "table"
-    quality.main(["--data", "travel", "--recipes", "gru", "--seeds", "3", "--runs-dir", str(runs),
-                  "--output", str(output)])
+    quality.main(
+        ["--data", "travel", "--recipes", "gru", "--seeds", "3", "--runs-dir", str(runs), "--output", str(output)]
+    )
     row = pd.read_csv(output.with_suffix(".csv")).iloc[0]
     assert row["recipe"] == "gru"
     assert row["test_f1_mean"] == pytest.approx(95.0)
@@ -51,8 +60,23 @@ def test_table_from_finished_runs_without_training(quality, tmp_path):
 def test_flags_after_the_separator_take_part_in_the_check(quality, tmp_path):
     runs = tmp_path / "runs"
     finished_run(quality, runs, "lstm", 0, 0.9, 0.9, extra=["--units", "64"])
-    quality.main(["--data", "travel", "--recipes", "lstm", "--seeds", "1", "--runs-dir", str(runs),
-                  "--output", str(tmp_path / "table"), "--", "--units", "64"])
+    quality.main(
+        [
+            "--data",
+            "travel",
+            "--recipes",
+            "lstm",
+            "--seeds",
+            "1",
+            "--runs-dir",
+            str(runs),
+            "--output",
+            str(tmp_path / "table"),
+            "--",
+            "--units",
+            "64",
+        ]
+    )
     assert pd.read_csv(tmp_path / "table.csv").iloc[0]["test_f1_mean"] == pytest.approx(90.0)
 
 
@@ -64,8 +88,20 @@ def test_a_run_trained_with_other_settings_is_refused(quality, tmp_path, capsys,
     runs = tmp_path / "runs"
     finished_run(quality, runs, "elman", 0, 0.9, 0.9, **changed)
     with pytest.raises(SystemExit) as exit_info:
-        quality.main(["--data", "travel", "--recipes", "elman", "--seeds", "1", "--runs-dir", str(runs),
-                      "--output", str(tmp_path / "table")])
+        quality.main(
+            [
+                "--data",
+                "travel",
+                "--recipes",
+                "elman",
+                "--seeds",
+                "1",
+                "--runs-dir",
+                str(runs),
+                "--output",
+                str(tmp_path / "table"),
+            ]
+        )
     assert exit_info.value.code == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1
@@ -83,8 +119,20 @@ def test_a_run_folder_without_readable_settings_is_refused(quality, tmp_path, ca
     else:
         config.write_text(config_text)
     with pytest.raises(SystemExit) as exit_info:
-        quality.main(["--data", "travel", "--recipes", "gru", "--seeds", "1", "--runs-dir", str(runs),
-                      "--output", str(tmp_path / "table")])
+        quality.main(
+            [
+                "--data",
+                "travel",
+                "--recipes",
+                "gru",
+                "--seeds",
+                "1",
+                "--runs-dir",
+                str(runs),
+                "--output",
+                str(tmp_path / "table"),
+            ]
+        )
     assert exit_info.value.code == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and str(config) in error

@@ -28,8 +28,25 @@ def tiny_dir(tmp_path_factory):
 
 def run(name, tiny_dir, output_dir, *flags):
     module = importlib.import_module(f"recipes.{name}")
-    argv = ["--data", str(tiny_dir), "--epochs", "1", "--units", "8", "--embedding-dim", "8",
-            "--batch-size", "16", "--buckets", "24", "--verbose", "0", "--output-dir", str(output_dir), *flags]
+    argv = [
+        "--data",
+        str(tiny_dir),
+        "--epochs",
+        "1",
+        "--units",
+        "8",
+        "--embedding-dim",
+        "8",
+        "--batch-size",
+        "16",
+        "--buckets",
+        "24",
+        "--verbose",
+        "0",
+        "--output-dir",
+        str(output_dir),
+        *flags,
+    ]
     return module.main(argv)
 
 
@@ -48,8 +65,16 @@ CASES = [
 def test_recipe_trains_and_writes_its_run_folder(name, flags, tiny_dir, tmp_path, capsys):
     metrics = run(name, tiny_dir, tmp_path / "run", *flags)
     folder = tmp_path / "run"
-    for file in ("model.keras", "encoder.json", "metrics.json", "history.csv", "test_predictions.txt",
-                 "curves.png", "per_slot.csv", "config.json"):
+    for file in (
+        "model.keras",
+        "encoder.json",
+        "metrics.json",
+        "history.csv",
+        "test_predictions.txt",
+        "curves.png",
+        "per_slot.csv",
+        "config.json",
+    ):
         assert (folder / file).is_file(), file
     saved = json.loads((folder / "metrics.json").read_text())
     assert saved == metrics
@@ -83,7 +108,10 @@ def test_predict_round_trip_from_a_saved_run(tiny_dir, tmp_path):
 
     completed = subprocess.run(
         [sys.executable, "-m", "recipes.predict", "--model-dir", str(tmp_path / "run"), "leave taipei on november 2nd"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert completed.returncode == 0, completed.stderr
     result = json.loads(completed.stdout.strip().splitlines()[-1])
@@ -106,8 +134,15 @@ MEASURED = {
 def test_defaults_are_the_measured_settings_and_build_model_agrees(name):
     module = importlib.import_module(f"recipes.{name}")
     args = flags.parse_settings([], name, "", module.DEFAULTS)
-    expected = {"bidirectional": True, "encoding": "embedding+trigram", "embedding_dim": 100, "batch_size": 32,
-                "epochs": 30, "patience": 5, **MEASURED[name]}
+    expected = {
+        "bidirectional": True,
+        "encoding": "embedding+trigram",
+        "embedding_dim": 100,
+        "batch_size": 32,
+        "epochs": 30,
+        "patience": 5,
+        **MEASURED[name],
+    }
     assert {key: getattr(args, key) for key in expected} == expected
     # Copying build_model into other code gives the model the command line trains.
     parameters = inspect.signature(module.build_model).parameters
@@ -121,9 +156,23 @@ def test_help_explains_every_flag(name, capsys):
         module.main(["--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    for flag in ("--data", "--encoding", "--embedding-dim", "--depth", "--units", "--bidirectional",
-                 "--no-bidirectional", "--dropout", "--learning-rate", "--epochs", "--patience",
-                 "--batch-size", "--seed", "--output-dir", "--head"):
+    for flag in (
+        "--data",
+        "--encoding",
+        "--embedding-dim",
+        "--depth",
+        "--units",
+        "--bidirectional",
+        "--no-bidirectional",
+        "--dropout",
+        "--learning-rate",
+        "--epochs",
+        "--patience",
+        "--batch-size",
+        "--seed",
+        "--output-dir",
+        "--head",
+    ):
         assert flag in text, flag
 
 
@@ -154,7 +203,9 @@ def test_bad_flag_values_exit_2_with_one_line(flags, named, capsys):
 
 def test_bad_data_exits_2_with_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        importlib.import_module("recipes.gru").main(["--data", str(tmp_path / "missing"), "--output-dir", str(tmp_path / "o")])
+        importlib.import_module("recipes.gru").main(
+            ["--data", str(tmp_path / "missing"), "--output-dir", str(tmp_path / "o")]
+        )
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "missing" in err

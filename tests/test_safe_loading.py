@@ -1,7 +1,6 @@
 """Loading files that strangers send: no pickle anywhere, downloads checked against their digests,
 writes whole or not at all."""
 
-
 import hashlib
 import http.server
 import os
@@ -13,10 +12,9 @@ import pytest
 
 import data
 import data.__main__ as data_cli
-from data.download import DIGESTS
 from data.atomic import atomic_write_text
+from data.download import DIGESTS
 from recipes.machinery import checkpoints, run_folder
-
 from support import (  # noqa: F401  (compilation_cache: an autouse fixture of this module)
     REPO_ROOT,
     compilation_cache,
@@ -52,8 +50,11 @@ def file_server():
 
 
 def test_no_pickle_anywhere_and_every_loader_is_safe():
-    sources = sorted(path for folder in ("data", "recipes", "custom_layers", "benchmarks")
-                     for path in (REPO_ROOT / folder).rglob("*.py"))
+    sources = sorted(
+        path
+        for folder in ("data", "recipes", "custom_layers", "benchmarks")
+        for path in (REPO_ROOT / folder).rglob("*.py")
+    )
     assert len(sources) > 10
     for path in sources:
         text = path.read_text(encoding="utf-8")

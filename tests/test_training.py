@@ -3,15 +3,14 @@
 Runs under both backends (see test_backends.py).
 """
 
-
 import numpy as np
 import pytest
 
 import data
 from data.batching import encode_split, make_batches
+from recipes import lstm, scoring
 from recipes.machinery import model_parts, recipe, tagging, training
 from recipes.machinery.settings import Settings
-from recipes import lstm, scoring
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +34,12 @@ def test_padding_never_reaches_the_loss(tiny, head):
     features = model_parts.model_input_features(model)
     short = make_batches(encoded, 8, features=features, buckets=(32,))[0]
     long = make_batches(encoded, 8, features=features, buckets=(64,))[0]
-    loss_short = model.evaluate(short.inputs, short.tags, sample_weight=short.weights if head == "softmax" else None, verbose=0)
-    loss_long = model.evaluate(long.inputs, long.tags, sample_weight=long.weights if head == "softmax" else None, verbose=0)
+    loss_short = model.evaluate(
+        short.inputs, short.tags, sample_weight=short.weights if head == "softmax" else None, verbose=0
+    )
+    loss_long = model.evaluate(
+        long.inputs, long.tags, sample_weight=long.weights if head == "softmax" else None, verbose=0
+    )
     assert np.isfinite(loss_short) and loss_short > 0
     assert loss_long == pytest.approx(loss_short, rel=1e-5)
 

@@ -1,6 +1,5 @@
 """Training that cannot silently go wrong: a NaN loss stops with one line, a seed gives identical runs."""
 
-
 import json
 import math
 
@@ -8,9 +7,8 @@ import keras
 import numpy as np
 
 import data
-from recipes.machinery import model_parts, recipe
 from recipes import lstm
-
+from recipes.machinery import model_parts, recipe
 from support import (  # noqa: F401  (compilation_cache: an autouse fixture of this module)
     assert_same_training,
     compilation_cache,
@@ -21,7 +19,6 @@ from support import (  # noqa: F401  (compilation_cache: an autouse fixture of t
     trained_state,
 )
 
-
 # ---------------------------------------------------------------------------
 # A loss that turns NaN
 # ---------------------------------------------------------------------------
@@ -31,8 +28,13 @@ def test_a_loss_that_turns_nan_stops_with_one_line_and_claims_no_result(tiny_dat
     run_dir = tmp_path / "run"
     argv = recipe_argv(tiny_data, run_dir, "--epochs", "2", "--learning-rate", "1e38")
     assert exit_status(lstm.main, argv) == 1
-    one_line_error(capsys, "the loss became NaN or infinite in epoch 1", "--learning-rate", "no epoch finished",
-                   prefix="python -m recipes.lstm: error: ")
+    one_line_error(
+        capsys,
+        "the loss became NaN or infinite in epoch 1",
+        "--learning-rate",
+        "no epoch finished",
+        prefix="python -m recipes.lstm: error: ",
+    )
     for name in ("metrics.json", "model.keras", "test_predictions.txt", "checkpoint"):
         assert not (run_dir / name).exists(), name
     assert leftovers(run_dir) == []
@@ -52,8 +54,11 @@ def test_a_loss_that_turns_nan_later_keeps_the_last_good_weights(tiny_data, tmp_
     monkeypatch.setattr(recipe, "compile_model", compile_with_a_jump)
     run_dir = tmp_path / "run"
     assert exit_status(lstm.main, recipe_argv(tiny_data, run_dir, "--epochs", "3")) == 1
-    one_line_error(capsys, "NaN or infinite in epoch 2", f"weights of epoch 1, the best so far, are kept in "
-                   f"{run_dir / 'checkpoint' / 'best.weights.h5'}")
+    one_line_error(
+        capsys,
+        "NaN or infinite in epoch 2",
+        f"weights of epoch 1, the best so far, are kept in {run_dir / 'checkpoint' / 'best.weights.h5'}",
+    )
     assert not (run_dir / "metrics.json").exists() and not (run_dir / "model.keras").exists()
     state = json.loads((run_dir / "checkpoint" / "state.json").read_text())
     assert (state["epochs_done"], state["best_epoch"]) == (1, 1)
@@ -77,6 +82,7 @@ def test_the_same_seed_gives_identical_metrics_and_weights(tiny_data, straight_r
     first = json.loads((straight_run / "metrics.json").read_text())
     second = json.loads((tmp_path / "again" / "metrics.json").read_text())
     assert {k: v for k, v in first.items() if k != "train_seconds"} == {
-        k: v for k, v in second.items() if k != "train_seconds"}
+        k: v for k, v in second.items() if k != "train_seconds"
+    }
     predictions = [(folder / "test_predictions.txt").read_text() for folder in (straight_run, tmp_path / "again")]
     assert predictions[0] == predictions[1]

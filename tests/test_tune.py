@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 
 import data
-from recipes.machinery import recipe
 from recipes import tune
+from recipes.machinery import recipe
 from recipes.predict import Tagger
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -29,9 +29,26 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # Flags that keep every trial tiny.
 TINY = [
-    "--epochs", "1", "--cells", "elman,gru", "--heads", "softmax", "--max-depth", "2",
-    "--min-units", "8", "--max-units", "16", "--embedding-dim", "8", "--buckets", "64",
-    "--batch-size", "128", "--verbose", "0",
+    "--epochs",
+    "1",
+    "--cells",
+    "elman,gru",
+    "--heads",
+    "softmax",
+    "--max-depth",
+    "2",
+    "--min-units",
+    "8",
+    "--max-units",
+    "16",
+    "--embedding-dim",
+    "8",
+    "--buckets",
+    "64",
+    "--batch-size",
+    "128",
+    "--verbose",
+    "0",
 ]
 
 
@@ -71,9 +88,24 @@ def run_main(argv):
 def test_help_describes_the_search_flags(capsys):
     assert run_main(["--help"]) == 0
     text = capsys.readouterr().out
-    for flag in ("--cells", "--max-depth", "--min-units", "--max-units", "--no-bidirectional", "--heads",
-                 "--tuner", "--max-trials", "--executions-per-trial", "--directory", "--project-name",
-                 "--overwrite", "--distributed", "--workers", "--max-train", "--patience"):
+    for flag in (
+        "--cells",
+        "--max-depth",
+        "--min-units",
+        "--max-units",
+        "--no-bidirectional",
+        "--heads",
+        "--tuner",
+        "--max-trials",
+        "--executions-per-trial",
+        "--directory",
+        "--project-name",
+        "--overwrite",
+        "--distributed",
+        "--workers",
+        "--max-train",
+        "--patience",
+    ):
         assert flag in text
     assert "--serve-only" not in text
 
@@ -124,8 +156,23 @@ def test_unit_choices_double_from_the_narrowest_to_the_widest():
 
 def test_flags_narrow_the_search_space():
     args = tune.make_parser().parse_args(
-        ["--cells", "lstm,gru", "--max-depth", "2", "--min-units", "32", "--max-units", "128",
-         "--no-bidirectional", "--heads", "crf", "--min-dropout", "0.2", "--max-dropout", "0.2"]
+        [
+            "--cells",
+            "lstm,gru",
+            "--max-depth",
+            "2",
+            "--min-units",
+            "32",
+            "--max-units",
+            "128",
+            "--no-bidirectional",
+            "--heads",
+            "crf",
+            "--min-dropout",
+            "0.2",
+            "--max-dropout",
+            "0.2",
+        ]
     )
     hp = keras_tuner.HyperParameters()
     values = tune.declare_space(hp, args)
@@ -171,8 +218,19 @@ def test_search_writes_one_row_per_trial_with_every_hyperparameter(finished_sear
     summary, project_dir = finished_search
     table = read_results(project_dir)
     assert list(table["trial_id"]) == ["0", "1", "2"]
-    for column in ("cell", "depth", "units", "bidirectional", "dropout", "learning_rate", "head",
-                   "val_slot_f1", "parameters", "train_seconds", "status"):
+    for column in (
+        "cell",
+        "depth",
+        "units",
+        "bidirectional",
+        "dropout",
+        "learning_rate",
+        "head",
+        "val_slot_f1",
+        "parameters",
+        "train_seconds",
+        "status",
+    ):
         assert column in table.columns
     assert (table["status"] == "COMPLETED").all()
     assert set(table["cell"]) <= {"elman", "gru"} and set(table["head"]) == {"softmax"}
@@ -243,8 +301,19 @@ def test_another_search_space_in_the_same_folder_is_refused_with_one_line(finish
 def test_overwrite_starts_the_search_over(finished_search, tiny_data, tmp_path):
     _, project_dir = finished_search
     shutil.copytree(project_dir, tmp_path / "tuning" / "tiny")
-    argv = [*TINY, "--data", str(tiny_data), "--directory", str(tmp_path / "tuning"), "--max-trials", "1",
-            "--max-depth", "1", "--no-retrain", "--overwrite"]
+    argv = [
+        *TINY,
+        "--data",
+        str(tiny_data),
+        "--directory",
+        str(tmp_path / "tuning"),
+        "--max-trials",
+        "1",
+        "--max-depth",
+        "1",
+        "--no-retrain",
+        "--overwrite",
+    ]
     assert run_main(argv) == 0
     table = read_results(tmp_path / "tuning" / "tiny")
     assert list(table["trial_id"]) == ["0"] and list(table["depth"]) == [1]
@@ -291,7 +360,8 @@ def test_interrupted_search_resumes_without_training_finished_trials_again(tiny_
 
 
 def test_a_truncated_oracle_json_is_restored_from_the_last_good_copy_and_the_search_resumes(
-        tiny_data, tmp_path, monkeypatch, capsys):
+    tiny_data, tmp_path, monkeypatch, capsys
+):
     flags = [*TINY, "--data", str(tiny_data), "--directory", str(tmp_path / "tuning"), "--no-retrain"]
     project_dir = tmp_path / "tuning" / "tiny"
     trained = []
@@ -312,8 +382,10 @@ def test_a_truncated_oracle_json_is_restored_from_the_last_good_copy_and_the_sea
     capsys.readouterr()
     assert run_main([*flags, "--max-trials", "3"]) == 0
     restored = [line for line in capsys.readouterr().out.splitlines() if "restored" in line]
-    assert restored == [f"{oracle}: not valid JSON (a search stopped while writing it); restored the copy saved "
-                        "after the last finished trial"]
+    assert restored == [
+        f"{oracle}: not valid JSON (a search stopped while writing it); restored the copy saved "
+        "after the last finished trial"
+    ]
     assert trained == ["0", "1", "2"]  # the finished trials did not run again
     table = read_results(project_dir)
     assert list(table["trial_id"]) == ["0", "1", "2"] and (table["status"] == "COMPLETED").all()
@@ -329,8 +401,10 @@ def test_a_damaged_trial_file_without_a_copy_is_refused_with_one_line(tiny_data,
     capsys.readouterr()
     assert run_main([*flags, "--max-trials", "2"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"python -m recipes.tune: error: {project_dir / 'trial_0' / 'trial.json'}: not valid JSON and no "
-                   f"copy of it in {project_dir / 'last_good'}; use --overwrite or another --project-name"]
+    assert err == [
+        f"python -m recipes.tune: error: {project_dir / 'trial_0' / 'trial.json'}: not valid JSON and no "
+        f"copy of it in {project_dir / 'last_good'}; use --overwrite or another --project-name"
+    ]
 
 
 # ---------------------------------------------------------------------------
@@ -343,9 +417,27 @@ def test_distributed_search_runs_every_trial_once_and_every_process_exits(tiny_d
     for name in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
         env.pop(name, None)
     completed = subprocess.run(
-        [sys.executable, "-m", "recipes.tune", *TINY, "--data", str(tiny_data), "--directory", "tuning",
-         "--max-trials", "3", "--no-retrain", "--distributed", "--workers", "2"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "recipes.tune",
+            *TINY,
+            "--data",
+            str(tiny_data),
+            "--directory",
+            "tuning",
+            "--max-trials",
+            "3",
+            "--no-retrain",
+            "--distributed",
+            "--workers",
+            "2",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     project_dir = tmp_path / "tuning" / "tiny"

@@ -2,13 +2,15 @@ import numpy as np
 import pytest
 
 import data
-from recipes.machinery import errors, model_parts
 from recipes import lstm
+from recipes.machinery import errors, model_parts
 
 
 @pytest.fixture
 def encoder():
-    return data.Encoder.fit([["Leave", "taipei", "on", "november", "2nd"]], [["O", "B-fromloc.city_name", "O", "O", "O"]])
+    return data.Encoder.fit(
+        [["Leave", "taipei", "on", "november", "2nd"]], [["O", "B-fromloc.city_name", "O", "O", "O"]]
+    )
 
 
 def write(path, text):
@@ -27,7 +29,11 @@ def test_reads_vectors_for_the_vocabulary_after_normalising(encoder, tmp_path):
 
 @pytest.mark.parametrize(
     "text,message",
-    [("taipei 1 2 3\nleave 4 5\n", "line 2: 2 numbers, expected 3"), ("taipei 1 x 3\n", "line 1: a value is not a number"), ("", "holds no word vectors")],
+    [
+        ("taipei 1 2 3\nleave 4 5\n", "line 2: 2 numbers, expected 3"),
+        ("taipei 1 x 3\n", "line 1: a value is not a number"),
+        ("", "holds no word vectors"),
+    ],
 )
 def test_bad_vector_files_name_the_line(encoder, tmp_path, text, message):
     with pytest.raises(data.DatasetError, match=message):

@@ -1,14 +1,14 @@
 """The machinery every recipe shares, one job per module.
 
-    settings.py     the `Settings` dataclass: every shared default, in one table
-    flags.py        the shared flags, parsed once into a `Settings`
-    errors.py       `UsageError`, `TrainingDiverged` and their exit statuses
-    model_parts.py  input encodings, tag heads, compile
-    training.py     `train`: fit on bucketed batches, dev slot F1 each epoch, early stop
-    checkpoints.py  a checkpoint after every epoch, and `--resume`
-    tagging.py      tags for batches, splits and raw sentences
-    run_folder.py   the run folder: made, filled, read back
-    report.py       printed scores and tagged sentences
-    recipe.py       `run_recipe`: the steps of a run; `recipe_main`: its command line
-    search_*.py     what `recipes.tune` shares out: flags, folder, results, distributed launcher
+settings.py     the `Settings` dataclass: every shared default, in one table
+flags.py        the shared flags, parsed once into a `Settings`
+errors.py       `UsageError`, `TrainingDiverged` and their exit statuses
+model_parts.py  input encodings, tag heads, compile
+training.py     `train`: fit on bucketed batches, dev slot F1 each epoch, early stop
+checkpoints.py  a checkpoint after every epoch, and `--resume`
+tagging.py      tags for batches, splits and raw sentences
+run_folder.py   the run folder: made, filled, read back
+report.py       printed scores and tagged sentences
+recipe.py       `run_recipe`: the steps of a run; `recipe_main`: its command line
+search_*.py     what `recipes.tune` shares out: flags, folder, results, distributed launcher
 """

@@ -31,8 +31,14 @@ from recipes.machinery.run_folder import read_json_object, trim_history
 from recipes.machinery.settings import MODEL_FLAGS, model_options
 
 CHECKPOINT_FILES = ("best.weights.h5", "last.weights.h5", "optimizer.npz")
-CHECKPOINT_STATE = {"epochs_done": int, "best_f1": (int, float), "best_epoch": int, "wait": int,
-                    "stopped": bool, "train_seconds": (int, float)}
+CHECKPOINT_STATE = {
+    "epochs_done": int,
+    "best_f1": (int, float),
+    "best_epoch": int,
+    "wait": int,
+    "stopped": bool,
+    "train_seconds": (int, float),
+}
 
 
 def staged_name(name, epochs_done):
@@ -64,7 +70,9 @@ def load_optimizer_state(model, path):
     with np.load(path, allow_pickle=False) as saved:
         values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
     if len(values) != len(model.optimizer.variables):
-        raise UsageError(f"{path}: holds {len(values)} optimizer variables, the model needs {len(model.optimizer.variables)}")
+        raise UsageError(
+            f"{path}: holds {len(values)} optimizer variables, the model needs {len(model.optimizer.variables)}"
+        )
     for variable, value in zip(model.optimizer.variables, values):
         variable.assign(value)
 
@@ -139,8 +147,10 @@ def resume_model(build_model, settings, run_dir):
         model.optimizer.build(model.trainable_variables)
     except Exception as error:
         raise UsageError(f"{config_path}: its model flags do not build a model ({first_line(error)})") from None
-    for path, restore in ((checkpoint / "last.weights.h5", model.load_weights),
-                          (checkpoint / "optimizer.npz", lambda path: load_optimizer_state(model, path))):
+    for path, restore in (
+        (checkpoint / "last.weights.h5", model.load_weights),
+        (checkpoint / "optimizer.npz", lambda path: load_optimizer_state(model, path)),
+    ):
         _restore(path, restore)
     if "seed_states" in state:  # absent from checkpoints written before seed states were saved
         _restore_seed_states(model, state, state_path)
@@ -158,8 +168,9 @@ def _restore(path, restore):
         raise
     except ValueError as error:
         if path.suffix == ".h5":  # a weights file of other shapes
-            raise UsageError(f"{path}: does not fit the model that config.json and encoder.json describe "
-                             f"({first_line(error)})") from None
+            raise UsageError(
+                f"{path}: does not fit the model that config.json and encoder.json describe ({first_line(error)})"
+            ) from None
         raise UsageError(f"{path}: cannot be loaded ({first_line(error)})") from None
     except Exception as error:
         raise UsageError(f"{path}: cannot be loaded ({first_line(error)})") from None

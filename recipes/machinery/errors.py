@@ -8,6 +8,7 @@
 
 import data
 
+
 def first_line(error):
     """The first line of an error's message (its type's name when it has none)."""
     text = str(error).strip()

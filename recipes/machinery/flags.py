@@ -49,8 +49,10 @@ def bucket_list(text):
     return values
 
 
-COLUMNS_HELP = ("which column of a column file holds the word, the tag and the intent, counted from 1, as "
-                "word=N,tag=N[,intent=N]; without it the columns are found by their content")
+COLUMNS_HELP = (
+    "which column of a column file holds the word, the tag and the intent, counted from 1, as "
+    "word=N,tag=N[,intent=N]; without it the columns are found by their content"
+)
 
 positive_int = _bounded(int, low=1)
 non_negative_int = _bounded(int, low=0)
@@ -93,29 +95,49 @@ def make_parser(prog, description, defaults=None):
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add = parser.add_argument
-    add("--data", help="dataset: a built-in name (travel; atis or snips once downloaded), "
-        "a folder with train/dev/test seq.in+seq.out, or a CoNLL, CSV or TSV file")
+    add(
+        "--data",
+        help="dataset: a built-in name (travel; atis or snips once downloaded), "
+        "a folder with train/dev/test seq.in+seq.out, or a CoNLL, CSV or TSV file",
+    )
     add("--columns", type=column_spec, metavar="SPEC", help=COLUMNS_HELP)
-    add("--encoding", choices=ENCODINGS, help="how words enter the network: 1-of-N with an OTHER "
-        "dimension, learned word vectors, letter trigrams, or vectors and trigrams together")
+    add(
+        "--encoding",
+        choices=ENCODINGS,
+        help="how words enter the network: 1-of-N with an OTHER "
+        "dimension, learned word vectors, letter trigrams, or vectors and trigrams together",
+    )
     add("--embedding-dim", type=layer_width, help="size of learned word and trigram vectors")
-    add("--word-vectors", metavar="FILE", help="start the word vectors from a GloVe/word2vec text file "
-        "(its dimension must equal --embedding-dim; words it lacks start random)")
-    add("--window", type=window_size, help="words on each side concatenated to each word "
-        "before the recurrent layers (0: each word alone)")
+    add(
+        "--word-vectors",
+        metavar="FILE",
+        help="start the word vectors from a GloVe/word2vec text file "
+        "(its dimension must equal --embedding-dim; words it lacks start random)",
+    )
+    add(
+        "--window",
+        type=window_size,
+        help="words on each side concatenated to each word before the recurrent layers (0: each word alone)",
+    )
     add("--depth", type=layer_count, help="number of stacked recurrent layers")
     add("--units", type=layer_width, help="units per layer and direction")
-    add("--bidirectional", action=argparse.BooleanOptionalAction,
-        help="read each sentence in both directions")
+    add("--bidirectional", action=argparse.BooleanOptionalAction, help="read each sentence in both directions")
     add("--dropout", type=dropout_rate, help="dropout on word features and between layers")
-    add("--head", choices=HEADS, help="tag head: an independent softmax per word, or a "
-        "linear-chain CRF that scores whole tag sequences")
+    add(
+        "--head",
+        choices=HEADS,
+        help="tag head: an independent softmax per word, or a linear-chain CRF that scores whole tag sequences",
+    )
     add("--learning-rate", type=positive_float, help="Adam learning rate (gradients clipped to norm 5)")
     add("--epochs", type=positive_int, help="most epochs to train")
     add("--patience", type=positive_int, help="stop after this many epochs without a better dev slot F1")
     add("--batch-size", type=batch_size, help="sentences per batch")
-    add("--buckets", type=bucket_list, help="padded sentence lengths, comma-separated: each batch holds "
-        "sentences of one bucket, padded to its length (longer ones to multiples of the last)")
+    add(
+        "--buckets",
+        type=bucket_list,
+        help="padded sentence lengths, comma-separated: each batch holds "
+        "sentences of one bucket, padded to its length (longer ones to multiples of the last)",
+    )
     add("--max-train", type=positive_int, help="use at most this many training sentences (quick trials)")
     add("--seed", type=seed_value, help="seed of weights, shuffling and dropout")
     add("--output-dir", help="run folder (default: a new folder under runs/)")

@@ -39,7 +39,9 @@ def encode_inputs(encoder, encoding=SHARED.encoding, embedding_dim=SHARED.embedd
     Id 0 is padding in both, so every layer downstream skips padded steps.
     """
     if encoding not in ENCODINGS:
-        raise ValueError(f"Received an invalid value for argument encoding, expected one of {ENCODINGS}, got {encoding!r}.")
+        raise ValueError(
+            f"Received an invalid value for argument encoding, expected one of {ENCODINGS}, got {encoding!r}."
+        )
     inputs = {}
     parts = []
     if "words" in input_features(encoding):
@@ -131,4 +133,3 @@ def inference_view(model):
     optimizer state and no training loss (a CRF's loss is a bound method that
     Keras cannot rebuild), so `keras.saving.load_model` works with its defaults."""
     return keras.Model(model.input, model.output, name=model.name)
-

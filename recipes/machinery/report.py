@@ -1,11 +1,11 @@
 """What a run prints: the scores, the worst slots, and tagged sentences.
 
-    test: slot precision 0.9512  recall 0.9480  F1 0.9496  (token accuracy 0.9871, sentence accuracy 0.8802)
-    Worst 5 slots on test:
-    ...
-      leave     O
-      taipei    B-fromloc.city_name
-      slots: {"fromloc.city_name": "taipei"}
+test: slot precision 0.9512  recall 0.9480  F1 0.9496  (token accuracy 0.9871, sentence accuracy 0.8802)
+Worst 5 slots on test:
+...
+  leave     O
+  taipei    B-fromloc.city_name
+  slots: {"fromloc.city_name": "taipei"}
 """
 
 import json
@@ -25,8 +25,10 @@ def print_results(dev, test, metrics, train_seconds, run_dir):
     print()
     print_scores("dev", dev, worst=0)
     print_scores("test", test)
-    print(f"trained {metrics['epochs']} epochs in {train_seconds:.1f} s (best dev epoch {metrics['best_epoch']}); "
-          f"run folder: {run_dir}")
+    print(
+        f"trained {metrics['epochs']} epochs in {train_seconds:.1f} s (best dev epoch {metrics['best_epoch']}); "
+        f"run folder: {run_dir}"
+    )
 
 
 def summary(result):
@@ -53,4 +55,3 @@ def print_tagged(tagged):
             print(f"  {word:<{width}}  {tag}")
         print(f"  slots: {json.dumps(result['slots'])}")
         print()
-

@@ -43,83 +43,188 @@ def make_parser(prog, description, defaults):
     """The tuner's flags; `defaults` holds the defaults of the search space (`cells`, `min_depth`, ...)."""
     parser = Parser(prog=prog, description=description, allow_abbrev=False)
     space = parser.add_argument_group("search space (each range is inclusive; equal ends fix the value)")
-    space.add_argument("--cells", type=name_list("cell", tuple(defaults["cells"])), default=",".join(defaults["cells"]),
-                       help="recurrent cells to try, comma-separated (default: %(default)s)")
-    space.add_argument("--min-depth", type=flags.layer_count, default=defaults["min_depth"],
-                       help="fewest stacked recurrent layers (default: %(default)s)")
-    space.add_argument("--max-depth", type=flags.layer_count, default=defaults["max_depth"],
-                       help="most stacked recurrent layers (default: %(default)s)")
-    space.add_argument("--min-units", type=flags.layer_width, default=defaults["min_units"],
-                       help="narrowest layer, in units per direction; widths double from here up to "
-                       "--max-units (default: %(default)s)")
-    space.add_argument("--max-units", type=flags.layer_width, default=defaults["max_units"],
-                       help="widest layer (default: %(default)s)")
-    space.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=None,
-                       help="fix the reading direction (default: try both)")
-    space.add_argument("--min-dropout", type=flags.dropout_rate, default=defaults["min_dropout"],
-                       help="lowest dropout (default: %(default)s)")
-    space.add_argument("--max-dropout", type=flags.dropout_rate, default=defaults["max_dropout"],
-                       help="highest dropout (default: %(default)s)")
-    space.add_argument("--min-learning-rate", type=flags.positive_float, default=defaults["min_learning_rate"],
-                       help="lowest Adam learning rate, sampled on a log scale (default: %(default)s)")
-    space.add_argument("--max-learning-rate", type=flags.positive_float, default=defaults["max_learning_rate"],
-                       help="highest Adam learning rate (default: %(default)s)")
-    space.add_argument("--heads", type=name_list("head", HEADS), default=",".join(defaults["heads"]),
-                       help="tag heads to try, comma-separated (default: %(default)s)")
-    space.add_argument("--encoding", choices=ENCODINGS, default=SHARED.encoding,
-                       help="how words enter every network, fixed (default: %(default)s)")
-    space.add_argument("--embedding-dim", type=flags.layer_width, default=SHARED.embedding_dim,
-                       help="size of learned word and trigram vectors, fixed (default: %(default)s)")
-    space.add_argument("--window", type=flags.window_size, default=SHARED.window,
-                       help="words on each side concatenated to each word, fixed (default: %(default)s)")
+    space.add_argument(
+        "--cells",
+        type=name_list("cell", tuple(defaults["cells"])),
+        default=",".join(defaults["cells"]),
+        help="recurrent cells to try, comma-separated (default: %(default)s)",
+    )
+    space.add_argument(
+        "--min-depth",
+        type=flags.layer_count,
+        default=defaults["min_depth"],
+        help="fewest stacked recurrent layers (default: %(default)s)",
+    )
+    space.add_argument(
+        "--max-depth",
+        type=flags.layer_count,
+        default=defaults["max_depth"],
+        help="most stacked recurrent layers (default: %(default)s)",
+    )
+    space.add_argument(
+        "--min-units",
+        type=flags.layer_width,
+        default=defaults["min_units"],
+        help="narrowest layer, in units per direction; widths double from here up to "
+        "--max-units (default: %(default)s)",
+    )
+    space.add_argument(
+        "--max-units", type=flags.layer_width, default=defaults["max_units"], help="widest layer (default: %(default)s)"
+    )
+    space.add_argument(
+        "--bidirectional",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="fix the reading direction (default: try both)",
+    )
+    space.add_argument(
+        "--min-dropout",
+        type=flags.dropout_rate,
+        default=defaults["min_dropout"],
+        help="lowest dropout (default: %(default)s)",
+    )
+    space.add_argument(
+        "--max-dropout",
+        type=flags.dropout_rate,
+        default=defaults["max_dropout"],
+        help="highest dropout (default: %(default)s)",
+    )
+    space.add_argument(
+        "--min-learning-rate",
+        type=flags.positive_float,
+        default=defaults["min_learning_rate"],
+        help="lowest Adam learning rate, sampled on a log scale (default: %(default)s)",
+    )
+    space.add_argument(
+        "--max-learning-rate",
+        type=flags.positive_float,
+        default=defaults["max_learning_rate"],
+        help="highest Adam learning rate (default: %(default)s)",
+    )
+    space.add_argument(
+        "--heads",
+        type=name_list("head", HEADS),
+        default=",".join(defaults["heads"]),
+        help="tag heads to try, comma-separated (default: %(default)s)",
+    )
+    space.add_argument(
+        "--encoding",
+        choices=ENCODINGS,
+        default=SHARED.encoding,
+        help="how words enter every network, fixed (default: %(default)s)",
+    )
+    space.add_argument(
+        "--embedding-dim",
+        type=flags.layer_width,
+        default=SHARED.embedding_dim,
+        help="size of learned word and trigram vectors, fixed (default: %(default)s)",
+    )
+    space.add_argument(
+        "--window",
+        type=flags.window_size,
+        default=SHARED.window,
+        help="words on each side concatenated to each word, fixed (default: %(default)s)",
+    )
 
     training = parser.add_argument_group("data and training of each trial")
-    training.add_argument("--data", default=SHARED.data,
-                          help="dataset: a built-in name, a dataset folder, or a CoNLL, CSV or TSV file, "
-                          "as in every recipe (default: %(default)s)")
-    training.add_argument("--columns", type=flags.column_spec, metavar="SPEC", default=None,
-                          help=flags.COLUMNS_HELP + " (default: found by content)")
-    training.add_argument("--epochs", type=flags.positive_int, default=SHARED.epochs,
-                          help="most epochs per trial (hyperband: the most any trial reaches), and the "
-                          "epochs of the final retraining (default: %(default)s)")
-    training.add_argument("--patience", type=flags.positive_int, default=SHARED.patience,
-                          help="stop a trial after this many epochs without a better dev slot F1 "
-                          "(default: %(default)s)")
-    training.add_argument("--batch-size", type=flags.batch_size, default=SHARED.batch_size,
-                          help="sentences per batch (default: %(default)s)")
-    training.add_argument("--buckets", type=flags.bucket_list, default=",".join(map(str, SHARED.buckets)),
-                          help="padded sentence lengths, comma-separated (fewer: fewer shapes to compile; "
-                          "default: %(default)s)")
-    training.add_argument("--max-train", type=flags.positive_int, default=None,
-                          help="trials use at most this many training sentences (quick trials); the best "
-                          "configuration is retrained on all of them (default: all)")
-    training.add_argument("--seed", type=flags.seed_value, default=SHARED.seed,
-                          help="seed of the search, the weights, shuffling and dropout (default: %(default)s)")
-    training.add_argument("--verbose", type=int, choices=(0, 1, 2), default=SHARED.verbose,
-                          help="0: one line per trial; 1: keras-tuner's tables and progress bars; "
-                          "2: a line per epoch (default: %(default)s)")
+    training.add_argument(
+        "--data",
+        default=SHARED.data,
+        help="dataset: a built-in name, a dataset folder, or a CoNLL, CSV or TSV file, "
+        "as in every recipe (default: %(default)s)",
+    )
+    training.add_argument(
+        "--columns",
+        type=flags.column_spec,
+        metavar="SPEC",
+        default=None,
+        help=flags.COLUMNS_HELP + " (default: found by content)",
+    )
+    training.add_argument(
+        "--epochs",
+        type=flags.positive_int,
+        default=SHARED.epochs,
+        help="most epochs per trial (hyperband: the most any trial reaches), and the "
+        "epochs of the final retraining (default: %(default)s)",
+    )
+    training.add_argument(
+        "--patience",
+        type=flags.positive_int,
+        default=SHARED.patience,
+        help="stop a trial after this many epochs without a better dev slot F1 (default: %(default)s)",
+    )
+    training.add_argument(
+        "--batch-size",
+        type=flags.batch_size,
+        default=SHARED.batch_size,
+        help="sentences per batch (default: %(default)s)",
+    )
+    training.add_argument(
+        "--buckets",
+        type=flags.bucket_list,
+        default=",".join(map(str, SHARED.buckets)),
+        help="padded sentence lengths, comma-separated (fewer: fewer shapes to compile; default: %(default)s)",
+    )
+    training.add_argument(
+        "--max-train",
+        type=flags.positive_int,
+        default=None,
+        help="trials use at most this many training sentences (quick trials); the best "
+        "configuration is retrained on all of them (default: all)",
+    )
+    training.add_argument(
+        "--seed",
+        type=flags.seed_value,
+        default=SHARED.seed,
+        help="seed of the search, the weights, shuffling and dropout (default: %(default)s)",
+    )
+    training.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=SHARED.verbose,
+        help="0: one line per trial; 1: keras-tuner's tables and progress bars; "
+        "2: a line per epoch (default: %(default)s)",
+    )
 
     search = parser.add_argument_group("search")
-    search.add_argument("--tuner", choices=TUNERS, default="random",
-                        help="how keras-tuner picks the next trial (default: %(default)s)")
-    search.add_argument("--max-trials", type=flags.positive_int, default=None,
-                        help=f"trials in all, counting those of a resumed search (default: {defaults['max_trials']}; "
-                        "hyperband decides its own number from --epochs)")
-    search.add_argument("--executions-per-trial", type=flags.positive_int, default=1,
-                        help="models trained per trial from fresh weights; the trial scores their mean "
-                        "(default: %(default)s)")
+    search.add_argument(
+        "--tuner", choices=TUNERS, default="random", help="how keras-tuner picks the next trial (default: %(default)s)"
+    )
+    search.add_argument(
+        "--max-trials",
+        type=flags.positive_int,
+        default=None,
+        help=f"trials in all, counting those of a resumed search (default: {defaults['max_trials']}; "
+        "hyperband decides its own number from --epochs)",
+    )
+    search.add_argument(
+        "--executions-per-trial",
+        type=flags.positive_int,
+        default=1,
+        help="models trained per trial from fresh weights; the trial scores their mean (default: %(default)s)",
+    )
     search.add_argument("--directory", default="tuning", help="folder of all searches (default: %(default)s)")
-    search.add_argument("--project-name", default=None,
-                        help="this search's folder inside --directory (default: the dataset's name)")
+    search.add_argument(
+        "--project-name", default=None, help="this search's folder inside --directory (default: the dataset's name)"
+    )
     search.add_argument("--overwrite", action="store_true", help="delete the search in that folder and start over")
-    search.add_argument("--retrain", action=argparse.BooleanOptionalAction, default=True,
-                        help="retrain the best configuration and save it as a run folder (default: yes)")
+    search.add_argument(
+        "--retrain",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="retrain the best configuration and save it as a run folder (default: yes)",
+    )
 
     distributed = parser.add_argument_group("distributed search")
-    distributed.add_argument("--distributed", action="store_true",
-                             help="run a chief and --workers worker processes on this machine (127.0.0.1)")
-    distributed.add_argument("--workers", type=flags.positive_int, default=None,
-                             help="worker processes of --distributed (default: 2)")
+    distributed.add_argument(
+        "--distributed",
+        action="store_true",
+        help="run a chief and --workers worker processes on this machine (127.0.0.1)",
+    )
+    distributed.add_argument(
+        "--workers", type=flags.positive_int, default=None, help="worker processes of --distributed (default: 2)"
+    )
     # Set by --distributed for the chief it starts: serve trials, leave the tables to the parent.
     distributed.add_argument("--serve-only", action="store_true", help=argparse.SUPPRESS)
     return parser
@@ -138,14 +243,22 @@ def process_role():
 def check_args(parser, args, default_max_trials):
     """Checks flags against each other; returns the process role (`single`,
     `parent`, `chief` or `worker`). Errors print one line and exit 2."""
-    for low, high in (("min_depth", "max_depth"), ("min_units", "max_units"),
-                      ("min_dropout", "max_dropout"), ("min_learning_rate", "max_learning_rate")):
+    for low, high in (
+        ("min_depth", "max_depth"),
+        ("min_units", "max_units"),
+        ("min_dropout", "max_dropout"),
+        ("min_learning_rate", "max_learning_rate"),
+    ):
         if getattr(args, low) > getattr(args, high):
-            parser.error(f"--{low.replace('_', '-')} {getattr(args, low)} is above "
-                         f"--{high.replace('_', '-')} {getattr(args, high)}")
+            parser.error(
+                f"--{low.replace('_', '-')} {getattr(args, low)} is above "
+                f"--{high.replace('_', '-')} {getattr(args, high)}"
+            )
     if args.tuner == "hyperband" and args.max_trials is not None:
-        parser.error(f"--max-trials {args.max_trials}: hyperband decides the number of trials from --epochs; "
-                     "leave --max-trials out")
+        parser.error(
+            f"--max-trials {args.max_trials}: hyperband decides the number of trials from --epochs; "
+            "leave --max-trials out"
+        )
     if args.max_trials is None and args.tuner != "hyperband":
         args.max_trials = default_max_trials
     if args.project_name is None:
@@ -161,17 +274,19 @@ def check_args(parser, args, default_max_trials):
         parser.error(str(error))
     if args.distributed:
         if role != "single":
-            parser.error("--distributed starts its own chief and workers: unset KERASTUNER_ORACLE_IP, "
-                         "KERASTUNER_ORACLE_PORT and KERASTUNER_TUNER_ID")
+            parser.error(
+                "--distributed starts its own chief and workers: unset KERASTUNER_ORACLE_IP, "
+                "KERASTUNER_ORACLE_PORT and KERASTUNER_TUNER_ID"
+            )
         args.workers = args.workers or 2
         return "parent"
     if args.serve_only and role != "chief":
         parser.error("--serve-only is for the chief that --distributed starts")
     if args.overwrite and role == "worker":
-        parser.error(f"--overwrite: only the chief may start a search over, not worker "
-                     f"{os.environ['KERASTUNER_TUNER_ID']}")
+        parser.error(
+            f"--overwrite: only the chief may start a search over, not worker {os.environ['KERASTUNER_TUNER_ID']}"
+        )
     return role
-
 
 
 def launcher_free(argv):

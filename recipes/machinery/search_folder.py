@@ -1,11 +1,11 @@
 """The search folder: `<directory>/<project-name>/`, checked before a search starts or resumes.
 
-    search.json          {"flags": {"data": "...", "tuner": "random", ...}}: the flags that define the
-                         search; a rerun with other ones is refused with one line
-    oracle.json, trial_*/ keras-tuner's own state, which it rewrites in place
-    last_good/           a copy of that state taken after every finished trial (`save_last_good`),
-                         restored on the next run where a file no longer parses (`restore_last_good`)
-    results.csv, results.md, search.png, best_trial_<id>/   (`search_results.py`, `recipes/tune.py`)
+search.json          {"flags": {"data": "...", "tuner": "random", ...}}: the flags that define the
+                     search; a rerun with other ones is refused with one line
+oracle.json, trial_*/ keras-tuner's own state, which it rewrites in place
+last_good/           a copy of that state taken after every finished trial (`save_last_good`),
+                     restored on the next run where a file no longer parses (`restore_last_good`)
+results.csv, results.md, search.png, best_trial_<id>/   (`search_results.py`, `recipes/tune.py`)
 """
 
 import json
@@ -19,10 +19,29 @@ from recipes.machinery.errors import UsageError
 
 # The flags that define a search: a rerun in the same folder must repeat them.
 SEARCH_FLAGS = (
-    "data", "columns", "tuner", "cells", "min_depth", "max_depth", "min_units", "max_units",
-    "bidirectional", "min_dropout", "max_dropout", "min_learning_rate", "max_learning_rate",
-    "heads", "encoding", "embedding_dim", "window", "epochs", "patience", "batch_size",
-    "max_train", "seed", "executions_per_trial",
+    "data",
+    "columns",
+    "tuner",
+    "cells",
+    "min_depth",
+    "max_depth",
+    "min_units",
+    "max_units",
+    "bidirectional",
+    "min_dropout",
+    "max_dropout",
+    "min_learning_rate",
+    "max_learning_rate",
+    "heads",
+    "encoding",
+    "embedding_dim",
+    "window",
+    "epochs",
+    "patience",
+    "batch_size",
+    "max_train",
+    "seed",
+    "executions_per_trial",
 )
 # Search flags added after searches were saved without them, with the value those searches had.
 ADDED_LATER = {"columns": None}
@@ -90,7 +109,6 @@ def prepare_project(args, role):
     return project_dir
 
 
-
 LAST_GOOD = "last_good"
 
 
@@ -141,8 +159,12 @@ def restore_last_good(project_dir):
             continue
         backup = project_dir / LAST_GOOD / name
         if not backup.is_file():
-            raise UsageError(f"{path}: not valid JSON and no copy of it in {project_dir / LAST_GOOD}; "
-                             "use --overwrite or another --project-name")
+            raise UsageError(
+                f"{path}: not valid JSON and no copy of it in {project_dir / LAST_GOOD}; "
+                "use --overwrite or another --project-name"
+            )
         atomic_write_bytes(path, backup.read_bytes())
-        print(f"{path}: not valid JSON (a search stopped while writing it); restored the copy saved after "
-              "the last finished trial")
+        print(
+            f"{path}: not valid JSON (a search stopped while writing it); restored the copy saved after "
+            "the last finished trial"
+        )

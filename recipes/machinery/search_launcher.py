@@ -50,16 +50,20 @@ def run_distributed(argv, workers, project_dir, describe):
     port = free_port()
     logs = project_dir / "logs"
     logs.mkdir(exist_ok=True)
-    env = dict(os.environ, KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT=str(port),
-               PYTHONUNBUFFERED="1")
+    env = dict(os.environ, KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT=str(port), PYTHONUNBUFFERED="1")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
     argv = [sys.executable, "-m", "recipes.tune", *argv]
 
     def start(tuner_id, extra=()):
         log = open(logs / f"{tuner_id}.log", "w", encoding="utf-8")
         with log:
-            return subprocess.Popen([*argv, *extra], env=dict(env, KERASTUNER_TUNER_ID=tuner_id),
-                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            return subprocess.Popen(
+                [*argv, *extra],
+                env=dict(env, KERASTUNER_TUNER_ID=tuner_id),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
 
     chief = start("chief", ["--serve-only"])
     count, workers = workers, {f"tuner{i}": start(f"tuner{i}") for i in range(workers)}
@@ -88,8 +92,11 @@ def run_distributed(argv, workers, project_dir, describe):
         for worker in workers.values():
             stop_process(worker)
         chief_code = stop_process(chief)
-    failed = [f"worker {name} exited with code {worker.returncode} (see {logs / (name + '.log')})"
-              for name, worker in workers.items() if worker.returncode != 0]
+    failed = [
+        f"worker {name} exited with code {worker.returncode} (see {logs / (name + '.log')})"
+        for name, worker in workers.items()
+        if worker.returncode != 0
+    ]
     if chief_code not in (0, -signal.SIGTERM):
         failed.append(f"the chief exited with code {chief_code} (see {logs / 'chief.log'})")
     if failed:

@@ -24,8 +24,16 @@ from recipes.machinery.tables import Column, markdown_table
 
 # Hyperparameters in the order the columns of results.csv show them.
 HYPERPARAMETERS = (
-    "cell", "depth", "units", "bidirectional", "dropout", "learning_rate",
-    "head", "encoding", "embedding_dim", "window",
+    "cell",
+    "depth",
+    "units",
+    "bidirectional",
+    "dropout",
+    "learning_rate",
+    "head",
+    "encoding",
+    "embedding_dim",
+    "window",
 )
 # What each trial reports besides its score (mean over --executions-per-trial).
 TRIAL_METRICS = ("best_epoch", "epochs", "parameters", "train_seconds")
@@ -66,14 +74,16 @@ def load_trials(project_dir, oracle=None):
             observations = history.get("observations") or []
             if observations and observations[-1].get("value"):
                 metrics[name] = observations[-1]["value"][-1]
-        trials.append({
-            "trial_id": str(state["trial_id"]),
-            "values": (state.get("hyperparameters") or {}).get("values") or {},
-            "score": state.get("score"),
-            "metrics": metrics,
-            "status": state.get("status"),
-            "error": _last_line(state.get("message")),
-        })
+        trials.append(
+            {
+                "trial_id": str(state["trial_id"]),
+                "values": (state.get("hyperparameters") or {}).get("values") or {},
+                "score": state.get("score"),
+                "metrics": metrics,
+                "status": state.get("status"),
+                "error": _last_line(state.get("message")),
+            }
+        )
     return sorted(trials, key=lambda trial: _trial_sort_key(trial["trial_id"]))
 
 
@@ -83,14 +93,16 @@ def trials_from_oracle(oracle):
     for trial in oracle.trials.values():
         tracker = trial.metrics
         metrics = {name: tracker.get_last_value(name) for name in tracker.metrics}
-        trials.append({
-            "trial_id": str(trial.trial_id),
-            "values": dict(trial.hyperparameters.values),
-            "score": trial.score,
-            "metrics": {name: value for name, value in metrics.items() if value is not None},
-            "status": trial.status,
-            "error": _last_line(trial.message),
-        })
+        trials.append(
+            {
+                "trial_id": str(trial.trial_id),
+                "values": dict(trial.hyperparameters.values),
+                "score": trial.score,
+                "metrics": {name: value for name, value in metrics.items() if value is not None},
+                "status": trial.status,
+                "error": _last_line(trial.message),
+            }
+        )
     return sorted(trials, key=lambda trial: _trial_sort_key(trial["trial_id"]))
 
 
@@ -117,11 +129,14 @@ def results_table(trials):
 
 def ranked(table):
     """Completed trials first, best dev slot F1 first, then by trial order."""
-    order = sorted(range(len(table)), key=lambda i: (
-        pd.isna(table["val_slot_f1"].iloc[i]),
-        -(table["val_slot_f1"].iloc[i] if pd.notna(table["val_slot_f1"].iloc[i]) else 0.0),
-        _trial_sort_key(table["trial_id"].iloc[i]),
-    ))
+    order = sorted(
+        range(len(table)),
+        key=lambda i: (
+            pd.isna(table["val_slot_f1"].iloc[i]),
+            -(table["val_slot_f1"].iloc[i] if pd.notna(table["val_slot_f1"].iloc[i]) else 0.0),
+            _trial_sort_key(table["trial_id"].iloc[i]),
+        ),
+    )
     return table.iloc[order]
 
 
@@ -135,11 +150,16 @@ def _cell_format(name):
 
 def results_markdown(table):
     """`table` (a DataFrame) as a Markdown table; missing values stay empty."""
-    numeric = {name for name in table.columns if pd.api.types.is_numeric_dtype(table[name])
-               and not pd.api.types.is_bool_dtype(table[name])}
+    numeric = {
+        name
+        for name in table.columns
+        if pd.api.types.is_numeric_dtype(table[name]) and not pd.api.types.is_bool_dtype(table[name])
+    }
     columns = [Column(name, name, _cell_format(name), align_right=name in numeric) for name in table.columns]
-    rows = [{name: (None if not isinstance(value, str) and pd.isna(value) else value) for name, value in row.items()}
-            for row in table.to_dict("records")]
+    rows = [
+        {name: (None if not isinstance(value, str) and pd.isna(value) else value) for name, value in row.items()}
+        for row in table.to_dict("records")
+    ]
     return markdown_table(columns, rows)
 
 
@@ -156,8 +176,10 @@ def write_tables(project_dir, trials, best_run=None):
         f"Objective: dev slot F1 (`val_slot_f1`, conlleval), maximised. Trials: {len(table)} ({summary}).",
     ]
     if best_run:
-        lines.append(f"Best configuration retrained: `{best_run['run_dir']}` "
-                     f"(dev slot F1 {best_run['dev_f1']:.4f}, test slot F1 {best_run['test_f1']:.4f}).")
+        lines.append(
+            f"Best configuration retrained: `{best_run['run_dir']}` "
+            f"(dev slot F1 {best_run['dev_f1']:.4f}, test slot F1 {best_run['test_f1']:.4f})."
+        )
     shown = ranked(table)
     if not shown["error"].astype(bool).any():
         shown = shown.drop(columns="error")
@@ -181,9 +203,14 @@ def plot_search(table, cells, path):
     for axis, cell in zip(axes[0], cells):
         rows = done[done["cell"] == cell]
         for (depth, both), group in rows.groupby(["depth", "bidirectional"], sort=True):
-            axis.scatter(group["units"].astype(float), group["val_slot_f1"].astype(float),
-                         color=colours[int(depth)], marker="o" if both else "^", s=36,
-                         label=f"depth {int(depth)}, {'both directions' if both else 'one direction'}")
+            axis.scatter(
+                group["units"].astype(float),
+                group["val_slot_f1"].astype(float),
+                color=colours[int(depth)],
+                marker="o" if both else "^",
+                s=36,
+                label=f"depth {int(depth)}, {'both directions' if both else 'one direction'}",
+            )
         axis.set_xscale("log", base=2)
         axis.set(title=cell, xlabel="units per layer and direction")
         if len(rows):
@@ -201,8 +228,11 @@ def plot_search(table, cells, path):
 def best_trial(trials, oracle=None):
     """The completed trial with the highest dev slot F1 (the earliest on a tie), or None;
     ranked by `oracle.get_best_trials` when the oracle is keras-tuner's own."""
-    completed = {t["trial_id"]: t for t in trials if t["status"] == "COMPLETED" and t["score"] is not None
-                 and math.isfinite(t["score"])}
+    completed = {
+        t["trial_id"]: t
+        for t in trials
+        if t["status"] == "COMPLETED" and t["score"] is not None and math.isfinite(t["score"])
+    }
     if isinstance(oracle, keras_tuner.Oracle):
         ranked_ids = [str(trial.trial_id) for trial in oracle.get_best_trials(len(oracle.trials))]
         return next((completed[trial_id] for trial_id in ranked_ids if trial_id in completed), None)

@@ -58,11 +58,14 @@ def predict_split(model, encoder, split, batch_size=64, buckets=DEFAULT_BUCKETS)
     """Predicted tag strings for every sentence of a `data.Split`, in order."""
     features = model_input_features(model)
     batches = make_batches(
-        encode_split(encoder, split, with_tags=False), batch_size, features=features, buckets=buckets, fill="power_of_two"
+        encode_split(encoder, split, with_tags=False),
+        batch_size,
+        features=features,
+        buckets=buckets,
+        fill="power_of_two",
     )
     ids = predict_tag_ids(model, batches)
     return [encoder.decode_tags(ids[index]) for index in range(len(split))]
-
 
 
 def split_words(sentence, encoder):
@@ -82,8 +85,12 @@ def split_words(sentence, encoder):
         while core_end > core_start and unicodedata.category(token[core_end - 1]).startswith("P"):
             core_end -= 1
         core = token[core_start:core_end]
-        if (core and core != token and encoder.encode_words([token])[0] == encoder.OTHER
-                and encoder.encode_words([core])[0] != encoder.OTHER):
+        if (
+            core
+            and core != token
+            and encoder.encode_words([token])[0] == encoder.OTHER
+            and encoder.encode_words([core])[0] != encoder.OTHER
+        ):
             words.extend(part for part in (token[:core_start], core, token[core_end:]) if part)
         else:
             words.append(token)
@@ -99,8 +106,4 @@ def tag_sentences(model, encoder, sentences, batch_size=64):
     tags = predict_split(model, encoder, split, batch_size) if nonempty else []
     for position, index in enumerate(nonempty):
         results[index] = tags[position]
-    return [
-        {"words": w, "tags": t or [], "slots": scoring.slot_values(w, t or [])}
-        for w, t in zip(words, results)
-    ]
-
+    return [{"words": w, "tags": t or [], "slots": scoring.slot_values(w, t or [])} for w, t in zip(words, results)]

@@ -35,8 +35,12 @@ class TrainingBatches(keras.utils.PyDataset):
 
     def _shuffle(self):
         self.batches = make_batches(
-            self.encoded, self.batch_size, features=self.features, buckets=self.buckets,
-            shuffle=True, seed=self.seed * 100_003 + self.epoch,
+            self.encoded,
+            self.batch_size,
+            features=self.features,
+            buckets=self.buckets,
+            shuffle=True,
+            seed=self.seed * 100_003 + self.epoch,
         )
 
     def __len__(self):
@@ -151,8 +155,6 @@ class SlotF1Monitor(keras.callbacks.Callback):
             self.model.load_weights(Path(self.checkpoint_dir) / "best.weights.h5")
 
 
-
-
 class CheckpointAfterLogs(keras.callbacks.Callback):
     """Writes the monitor's checkpoint once the callbacks before this one
     (history.csv) have logged the epoch: history.csv then holds every epoch
@@ -167,8 +169,6 @@ class CheckpointAfterLogs(keras.callbacks.Callback):
             self.monitor.checkpoint(epoch + 1)
 
 
-
-
 def train(model, encoder, dataset, settings, run_dir=None, extra_callbacks=(), initial_epoch=0, state=None):
     """Fits `model` on `dataset.train`, scores dev after every epoch, stops
     early on dev slot F1 and leaves the best epoch's weights in the model.
@@ -179,7 +179,13 @@ def train(model, encoder, dataset, settings, run_dir=None, extra_callbacks=(), i
     with_weights = crf_layer(model) is None
     buckets = settings.buckets
     batches = TrainingBatches(
-        encode_split(encoder, dataset.train), settings.batch_size, features, settings.seed, initial_epoch, with_weights, buckets
+        encode_split(encoder, dataset.train),
+        settings.batch_size,
+        features,
+        settings.seed,
+        initial_epoch,
+        with_weights,
+        buckets,
     )
     dev_batches = make_batches(
         encode_split(encoder, dataset.dev, with_tags=False), 64, features=features, buckets=buckets
@@ -228,4 +234,3 @@ def tensorboard_callback(log_dir):
     except ImportError:
         return None
     return keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False, profile_batch=0)
-
