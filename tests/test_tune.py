@@ -359,54 +359,6 @@ def test_interrupted_search_resumes_without_training_finished_trials_again(tiny_
     assert final_values == interrupted_values
 
 
-def test_a_truncated_oracle_json_is_restored_from_the_last_good_copy_and_the_search_resumes(
-    tiny_data, tmp_path, monkeypatch, capsys
-):
-    flags = [*TINY, "--data", str(tiny_data), "--directory", str(tmp_path / "tuning"), "--no-retrain"]
-    project_dir = tmp_path / "tuning" / "tiny"
-    trained = []
-    original_fit = tune.SlotFillingHyperModel.fit
-
-    def counting_fit(self, hp, model, *args, **kwargs):
-        trained.append(self.trial_id)
-        return original_fit(self, hp, model, *args, **kwargs)
-
-    monkeypatch.setattr(tune.SlotFillingHyperModel, "fit", counting_fit)
-    assert run_main([*flags, "--max-trials", "2"]) == 0
-    saved = (project_dir / "last_good" / "oracle.json").read_bytes()
-    assert saved == (project_dir / "oracle.json").read_bytes()
-    first = read_results(project_dir)
-
-    oracle = project_dir / "oracle.json"
-    oracle.write_bytes(oracle.read_bytes()[: len(saved) // 2])  # killed while keras-tuner rewrote it
-    capsys.readouterr()
-    assert run_main([*flags, "--max-trials", "3"]) == 0
-    restored = [line for line in capsys.readouterr().out.splitlines() if "restored" in line]
-    assert restored == [
-        f"{oracle}: not valid JSON (a search stopped while writing it); restored the copy saved "
-        "after the last finished trial"
-    ]
-    assert trained == ["0", "1", "2"]  # the finished trials did not run again
-    table = read_results(project_dir)
-    assert list(table["trial_id"]) == ["0", "1", "2"] and (table["status"] == "COMPLETED").all()
-    pd.testing.assert_frame_equal(table.head(2), first)
-
-
-def test_a_damaged_trial_file_without_a_copy_is_refused_with_one_line(tiny_data, tmp_path, capsys):
-    flags = [*TINY, "--data", str(tiny_data), "--directory", str(tmp_path / "tuning"), "--no-retrain"]
-    project_dir = tmp_path / "tuning" / "tiny"
-    assert run_main([*flags, "--max-trials", "1"]) == 0
-    shutil.rmtree(project_dir / "last_good")
-    (project_dir / "trial_0" / "trial.json").write_text('{"trial_id": "0", "hyperpa')
-    capsys.readouterr()
-    assert run_main([*flags, "--max-trials", "2"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err == [
-        f"python -m recipes.tune: error: {project_dir / 'trial_0' / 'trial.json'}: not valid JSON and no "
-        f"copy of it in {project_dir / 'last_good'}; use --overwrite or another --project-name"
-    ]
-
-
 # ---------------------------------------------------------------------------
 # Distributed: a chief and two workers on 127.0.0.1
 # ---------------------------------------------------------------------------

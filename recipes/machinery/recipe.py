@@ -43,6 +43,9 @@ def recipe_main(build_model, argv, name, docstring, defaults=None, sentences=LEC
     """
     prog = f"python -m recipes.{name}"
     settings = parse_settings(argv, prog, describe(docstring), defaults)
+    if settings.output_dir is None and not settings.resume:
+        # Named now (made only once the data has been read), so that Ctrl-C can say where to resume.
+        settings = dataclasses.replace(settings, output_dir=str(run_folder.default_path(name)))
     try:
         with exit_on_errors(prog, EXIT_CODES):
             return run_recipe(build_model, name, settings, sentences)

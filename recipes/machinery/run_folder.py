@@ -28,17 +28,23 @@ from recipes.machinery.settings import as_config
 RUN_FILES = ("model.keras", "encoder.json", "metrics.json", "history.csv", "test_predictions.txt")
 
 
+def default_path(recipe_name):
+    """A new folder name for a run: `runs/<recipe>-<date>-<time>`, with a number added if it is taken."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = Path("runs") / f"{recipe_name}-{stamp}"
+    suffix = 1
+    while path.exists():
+        suffix += 1
+        path = Path("runs") / f"{recipe_name}-{stamp}-{suffix}"
+    return path
+
+
 def create(recipe_name, output_dir=None, resume=False):
     """The run folder: `--output-dir`, or a new `runs/<recipe>-<time>` folder."""
     if output_dir is None:
         if resume:
             raise UsageError("--resume needs --output-dir naming the run to continue")
-        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        output_dir = Path("runs") / f"{recipe_name}-{stamp}"
-        suffix = 1
-        while output_dir.exists():
-            suffix += 1
-            output_dir = Path("runs") / f"{recipe_name}-{stamp}-{suffix}"
+        output_dir = default_path(recipe_name)
     path = Path(output_dir)
     if path.exists() and not path.is_dir():
         raise UsageError(f"--output-dir {output_dir}: exists and is not a folder")
