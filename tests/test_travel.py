@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from data import generate_travel, load_dataset
+from data import generate_travel, load_dataset, write_dataset
 from data.readers import NO_CONTEXT
 from data.travel import CUES, DEMO_SENTENCES, HELD_OUT_AIRLINES, HELD_OUT_CITIES
 
@@ -323,3 +323,11 @@ def test_a_tagger_that_sees_one_word_at_a_time_gets_about_half_of_the_context_wo
         right += tagger.get(travel.test.words[number][position], "O") == travel.test.tags[number][position]
         total += 1
     assert 0.40 <= right / total <= 0.55
+
+
+def test_written_travel_folder_reads_back_with_its_context(tmp_path):
+    small = generate_travel(seed=3, train_size=300, dev_size=40, test_size=40)
+    write_dataset(small, tmp_path / "travel")
+    first = (tmp_path / "travel" / "train" / "context").read_text().splitlines()[0]
+    assert first.split() == ["-" if d == NO_CONTEXT else str(d) for d in small.train.context[0]]
+    assert load_dataset(str(tmp_path / "travel")).splits() == small.splits()
