@@ -2,9 +2,9 @@
 
 Every sentence is drawn from a template such as
 
-    i would like to arrive {to} {arrive_date}
-    from {from} i want to go to {to} {depart_date}
-    {from} to {to} {depart_date}
+    i would like to ^arrive {to} {arrive_date}
+    ^from {from} i want to go ^to {to} {depart_date}
+    {from} ^to {to} {depart_date}
     what ground transportation is available in {city}
 
 and is tagged with ATIS's slot names (`B-fromloc.city_name`,
@@ -21,6 +21,28 @@ denver" puts the decisive "to" after the first city. A tagger that looks at one
 word at a time is right on about half of the city words (the test suite
 measures it); a recurrent network that carries context, especially a
 bidirectional one, gets nearly all of them.
+
+A quarter of the sentences (`long_range_share`) put a gap of fillers between
+the cue and the city or date it decides, up to `max_cue_distance` words, with
+the cue first or last:
+
+    i would like to arrive , on a nonstop flight with delta if possible , at taipei on monday
+    taipei , preferably in first class , is where i want to leave from on november 2nd
+
+The fillers are the same after "arrive" as after "leave" (their airlines,
+classes and fares are tagged as ATIS tags them, the rest O), so only the cue
+tells the roles apart, and only a memory that lasts the whole gap keeps it:
+an Elman network's fades, an LSTM's or a GRU's gates hold it.
+
+The generator knows which words a cue decides (the `^word`s of the
+templates, see `CUES`), and says so in each split's `context`: per word the
+distance in words to its cue, or -1. For the first sentence above, the line
+of the `context` file that `python -m data write travel DIR` writes is
+
+    - - - - - - - - - - - - - - - - 12 - 14
+
+("taipei" is 12 words after "arrive", "monday" 14).
+`recipes.scoring.context_accuracy` scores a tagger on those words, by distance.
 
 Some cities and airlines never occur in train, only in dev and test, so the
 scores also show what happens to words the model has never seen. No sentence
