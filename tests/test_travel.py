@@ -296,15 +296,15 @@ def test_gap_words_tell_nothing_about_the_role(travel):
 
 
 def test_cue_distance_and_long_range_share_are_honoured():
-    near = generate_travel(seed=2, train_size=1500, dev_size=50, test_size=50, max_cue_distance=10)
-    far = generate_travel(seed=2, train_size=1500, dev_size=50, test_size=50, max_cue_distance=30)
+    near = generate_travel(seed=2, train_size=800, dev_size=20, test_size=20, max_cue_distance=10)
+    far = generate_travel(seed=2, train_size=800, dev_size=20, test_size=20, max_cue_distance=30)
     for dataset, longest in ((near, 10), (far, 30)):
         found = max(distance for split in dataset.splits().values() for row in split.context for distance in row)
         assert longest - 3 <= found <= longest
-    default = generate_travel(seed=2, train_size=1500, dev_size=50, test_size=50)
+    default = generate_travel(seed=2, train_size=800, dev_size=20, test_size=20)
     assert max(distance for row in default.train.context for distance in row) == 20
-    none = generate_travel(seed=2, train_size=1500, dev_size=50, test_size=50, long_range_share=0.0)
-    half = generate_travel(seed=2, train_size=1500, dev_size=50, test_size=50, long_range_share=0.5)
+    none = generate_travel(seed=2, train_size=800, dev_size=20, test_size=20, long_range_share=0.0)
+    half = generate_travel(seed=2, train_size=800, dev_size=20, test_size=20, long_range_share=0.5)
     assert not any("," in words for words in none.train.words)
     share = sum("," in words for words in half.train.words) / len(half.train)
     assert 0.40 <= share <= 0.52  # a few long-range sentences have no room for a gap
