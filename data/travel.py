@@ -228,8 +228,9 @@ CUED_SLOTS = {"from": "depart", "to": "arrive", "depart_date": "depart", "arrive
 
 # Long-range sentences: a cue verb, then a gap of fillers, then the city or date it decides; or the city or
 # date first, the gap, then the cue. `{gap}` is the run of fillers, `{verb}` the cue, `{place}` the city and
-# `{date}` the date (both tagged for the cue's role), `{at}` "in" or "at" (`{at_place}`: with a city after). What lies between the cue and the words it decides
-# is the same for both roles, so only the cue itself tells them apart.
+# `{date}` the date (both tagged for the cue's role), `{at}` "in" or "at" (`{at_place}`: with a city after).
+# What lies between the cue and the words it decides is the same for both roles, so only the cue itself tells
+# them apart.
 LONG_RANGE_FRAMES = (
     # cue first: "i would like to arrive , if possible on a nonstop flight with delta , at taipei on monday"
     ("{intro} {verb} , {gap} , {at} {place} ?{date}", "before"),
@@ -401,7 +402,7 @@ class SentenceMaker:
         if side == "after" and "{place}" in frame and LONG_RANGE_PARTICLES[role]:
             verb += " " + LONG_RANGE_PARTICLES[role]
         slot_of_place = "to" if role == "arrive" else "from"
-        pieces: list[list[tuple[str, str]] | str] = []
+        pieces: list = []  # tagged words, ("place" or "date", tagged words), or the markers "cue" and "gap"
         for piece in frame.split():
             if piece.startswith("?"):
                 if not rng.chance(0.5):
@@ -435,7 +436,8 @@ class SentenceMaker:
                     pairs.extend(gap_words)
                 elif isinstance(piece, tuple):
                     name, words = piece
-                    slots.append((slot_of_place if name == "place" else f"{role}_date", len(pairs), len(pairs) + len(words)))
+                    slot = slot_of_place if name == "place" else f"{role}_date"
+                    slots.append((slot, len(pairs), len(pairs) + len(words)))
                     pairs.extend(words)
                 else:
                     pairs.extend(piece)

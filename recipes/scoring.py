@@ -17,6 +17,7 @@ counts as missed, never dropped.
 """
 
 import collections
+import itertools
 
 import pandas as pd
 
@@ -172,7 +173,8 @@ def context_accuracy(gold_tags, predicted_tags, context, buckets=CONTEXT_BUCKETS
     for index, (gold, predicted, distances) in enumerate(zip(gold_tags, predicted_tags, context)):
         if not len(gold) == len(predicted) == len(distances):
             raise ValueError(
-                f"sentence {index}: {len(gold)} gold tags, {len(predicted)} predicted and {len(distances)} context entries"
+                f"sentence {index}: {len(gold)} gold tags, {len(predicted)} predicted "
+                f"and {len(distances)} context entries"
             )
         for gold_tag, predicted_tag, distance in zip(gold, predicted, distances):
             if distance is None or distance < 0:
@@ -184,9 +186,9 @@ def context_accuracy(gold_tags, predicted_tags, context, buckets=CONTEXT_BUCKETS
         ranges = [(distance, distance) for distance in edges]
     else:
         edges = list(buckets)
-        if not edges or edges[0] < 1 or any(b <= a for a, b in zip(edges, edges[1:])):
+        if not edges or edges[0] < 1 or any(b <= a for a, b in itertools.pairwise(edges)):
             raise ValueError(f"buckets must be ascending lower edges of at least 1, got {buckets}")
-        ranges = [(low, high - 1) for low, high in zip(edges, edges[1:])] + [(edges[-1], None)]
+        ranges = [(low, high - 1) for low, high in itertools.pairwise(edges)] + [(edges[-1], None)]
     by_distance = []
     for low, high in ranges:
         inside = [d for d in total if d >= low and (high is None or d <= high)]

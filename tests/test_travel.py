@@ -216,7 +216,8 @@ def test_context_marks_cities_and_dates_one_entry_per_word(travel):
             tag = split.tags[number][position]
             assert tag[:2] in ("B-", "I-")
             assert tag[2:].split(".")[0] in ROLE_OF_SLOT, tag
-    counts = Counter(split.tags[number][position][2:].split(".")[0] for number, position, _ in marked_words(travel.test))
+    test = travel.test
+    counts = Counter(test.tags[number][position][2:].split(".")[0] for number, position, _ in marked_words(test))
     assert min(counts.values()) >= 150 and sum(counts.values()) >= 1000  # cities and dates in both roles
 
 
