@@ -4,7 +4,9 @@ Formats read by `load_dataset`:
 
 - a folder with `train/`, `dev/` (or `valid/`) and `test/`, each holding
   `seq.in` (space-separated words, one sentence a line), `seq.out` (one tag
-  per word) and optionally `label` (one intent a line);
+  per word), optionally `label` (one intent a line) and optionally `context`
+  (per word `-`, or the distance in words to the cue that decides its slot,
+  as `python -m data write travel` writes it: `- - 3 -`);
 - a column file (`.conll`, `.conllu`, `.bio`, `.iob`, `.txt`, ...): one word a
   line, a blank line between sentences, the word, tag, index and intent
   columns found by their content (see `data.columns`);
@@ -47,6 +49,10 @@ TAG_PREFIXES = ("B-", "I-", "E-", "S-")
 BIOES_TO_BIO = {"S-": "B-", "E-": "I-"}
 
 
+# The `context` entry of a word whose slot no cue decides (written `-` in a `context` file).
+NO_CONTEXT = -1
+
+
 class DatasetError(ValueError):
     """A dataset that cannot be read or used; the message is one line naming the file and line."""
 
@@ -59,11 +65,17 @@ class Split:
     train: scoring needs the gold tags exactly as written. The one change made
     on reading is BIOES to BIO (`S-x` -> `B-x`, `E-x` -> `I-x`, see `to_bio`):
     `converted_tags` counts those tags (0 in a split made by `head` or `select`).
+
+    `context`, when the data carries it, marks the words whose slot is decided
+    by a cue elsewhere in the sentence ("arrive", "leave", "from", "to"): one
+    entry per word, the distance in words from the word to its cue, or
+    `NO_CONTEXT` (-1) for every other word. The built-in travel dataset has it.
     """
 
     words: list[list[str]]
     tags: list[list[str]]
     intents: list[str] | None = None
+    context: list[list[int]] | None = None
     converted_tags: int = field(default=0, compare=False)
 
     def __post_init__(self):
@@ -74,6 +86,14 @@ class Split:
         for number, (words, tags) in enumerate(zip(self.words, self.tags), start=1):
             if len(words) != len(tags):
                 raise DatasetError(f"sentence {number}: {len(tags)} tags for {len(words)} words")
+        if self.context is not None:
+            if len(self.context) != len(self.words):
+                raise DatasetError(f"{len(self.words)} sentences but {len(self.context)} context sequences")
+            for number, (words, distances) in enumerate(zip(self.words, self.context), start=1):
+                if len(distances) != len(words):
+                    raise DatasetError(f"sentence {number}: {len(distances)} context entries for {len(words)} words")
+                if any(distance != NO_CONTEXT and distance < 1 for distance in distances):
+                    raise DatasetError(f"sentence {number}: a cue distance below 1 (use {NO_CONTEXT} for no cue)")
 
     def __len__(self) -> int:
         return len(self.words)
@@ -83,16 +103,19 @@ class Split:
         if n < 0:
             raise ValueError(f"Received an invalid value for argument n, expected n >= 0, got {n}.")
         intents = None if self.intents is None else self.intents[:n]
-        return Split(words=self.words[:n], tags=self.tags[:n], intents=intents)
+        context = None if self.context is None else self.context[:n]
+        return Split(words=self.words[:n], tags=self.tags[:n], intents=intents, context=context)
 
     def select(self, positions) -> "Split":
         """The sentences at `positions`, in that order."""
         positions = list(positions)
         intents = None if self.intents is None else [self.intents[p] for p in positions]
+        context = None if self.context is None else [self.context[p] for p in positions]
         return Split(
             words=[self.words[p] for p in positions],
             tags=[self.tags[p] for p in positions],
             intents=intents,
+            context=context,
         )
 
 
@@ -202,7 +225,7 @@ def check_line_counts(words_display: str, word_count: int, other_display: str, o
 
 
 def read_split_folder(folder: Path, display: str) -> Split:
-    """One split folder: `seq.in`, `seq.out` and, when present, `label`."""
+    """One split folder: `seq.in`, `seq.out` and, when present, `label` and `context`."""
     if not folder.is_dir():
         raise DatasetError(f"{display}: no such folder")
     words_display, tags_display = f"{display}/seq.in", f"{display}/seq.out"
@@ -231,7 +254,33 @@ def read_split_folder(folder: Path, display: str) -> Split:
             if not line.strip():
                 raise DatasetError(f"{label_display} line {number}: empty line (every line holds one intent)")
             intents.append(line.strip())
-    return Split(words=words, tags=tags, intents=intents)
+    context = None
+    if (folder / "context").exists():
+        context = read_context_file(folder / "context", f"{display}/context", words_display, words)
+    return Split(words=words, tags=tags, intents=intents, context=context)
+
+
+def read_context_file(path: Path, display: str, words_display: str, words: list[list[str]]) -> list[list[int]]:
+    """A `context` file: per sentence a line, per word `-` (no cue decides its slot) or its cue distance (>= 1)."""
+    lines = read_text_lines(path, display)
+    check_line_counts(words_display, len(words), display, len(lines))
+    context = []
+    for number, (line, sentence) in enumerate(zip(lines, words), start=1):
+        entries = line.split()
+        if len(entries) != len(sentence):
+            raise DatasetError(f"{display} line {number}: {len(entries)} entries for {len(sentence)} words")
+        distances = []
+        for position, entry in enumerate(entries, start=1):
+            if entry == "-":
+                distances.append(NO_CONTEXT)
+            elif entry.isascii() and entry.isdigit() and int(entry) >= 1:
+                distances.append(int(entry))
+            else:
+                raise DatasetError(
+                    f"{display} line {number}: entry {entry!r} (word {position}) is not - or a cue distance >= 1"
+                )
+        context.append(distances)
+    return context
 
 
 def read_folder(folder: Path, *, seed: int = 0, dev_fraction: float = 0.1, name: str | None = None) -> Dataset:
@@ -291,6 +340,8 @@ def check_fraction(fraction: float) -> None:
 def write_dataset(dataset: Dataset, directory, *, overwrite: bool = False) -> None:
     """Write `dataset` in the folder layout (`train/`, `dev/`, `test/` with `seq.in`, `seq.out`, `label`).
 
+    A split that carries `context` also gets a `context` file (see `read_context_file`).
+
     The folder is written under a temporary name beside `directory` and renamed
     into place at the end, so a failure leaves nothing half-written. An existing
     `directory` is an error unless it is an empty folder or `overwrite=True`.
@@ -321,10 +372,17 @@ def write_dataset(dataset: Dataset, directory, *, overwrite: bool = False) -> No
             write_lines(folder / "seq.out", [" ".join(tags) for tags in split.tags])
             if split.intents is not None:
                 write_lines(folder / "label", split.intents)
+            if split.context is not None:
+                write_lines(folder / "context", [context_line(distances) for distances in split.context])
         replace_folder(temporary, directory)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
+
+
+def context_line(distances: list[int]) -> str:
+    """One line of a `context` file: `- - 3 -`."""
+    return " ".join("-" if distance == NO_CONTEXT else str(distance) for distance in distances)
 
 
 def write_lines(path: Path, lines: list[str]) -> None:

@@ -2,9 +2,9 @@
 
 Every sentence is drawn from a template such as
 
-    i would like to arrive {to} {arrive_date}
-    from {from} i want to go to {to} {depart_date}
-    {from} to {to} {depart_date}
+    i would like to ^arrive {to} {arrive_date}
+    ^from {from} i want to go ^to {to} {depart_date}
+    {from} ^to {to} {depart_date}
     what ground transportation is available in {city}
 
 and is tagged with ATIS's slot names (`B-fromloc.city_name`,
@@ -22,6 +22,28 @@ word at a time is right on about half of the city words (the test suite
 measures it); a recurrent network that carries context, especially a
 bidirectional one, gets nearly all of them.
 
+A quarter of the sentences (`long_range_share`) put a gap of fillers between
+the cue and the city or date it decides, up to `max_cue_distance` words, with
+the cue first or last:
+
+    i would like to arrive , on a nonstop flight with delta if possible , at taipei on monday
+    taipei , preferably in first class , is where i want to leave from on november 2nd
+
+The fillers are the same after "arrive" as after "leave" (their airlines,
+classes and fares are tagged as ATIS tags them, the rest O), so only the cue
+tells the roles apart, and only a memory that lasts the whole gap keeps it:
+an Elman network's fades, an LSTM's or a GRU's gates hold it.
+
+The generator knows which words a cue decides (the `^word`s of the
+templates, see `CUES`), and says so in each split's `context`: per word the
+distance in words to its cue, or -1. For the first sentence above, the line
+of the `context` file that `python -m data write travel DIR` writes is
+
+    - - - - - - - - - - - - - - - - 12 - 14
+
+("taipei" is 12 words after "arrive", "monday" 14).
+`recipes.scoring.context_accuracy` scores a tagger on those words, by distance.
+
 Some cities and airlines never occur in train, only in dev and test, so the
 scores also show what happens to words the model has never seen. No sentence
 occurs twice across the splits, and the two sentences of the recipes' demo
@@ -34,30 +56,83 @@ fraction of a second for the default 4,000 / 500 / 500 sentences.
 from __future__ import annotations
 
 from data._random import StableRandom
-from data.readers import Dataset, Split
+from data.readers import NO_CONTEXT, Dataset, Split
 
 # Cities in train, dev and test; every one of them appears in every role.
 CITIES = (
-    "boston", "denver", "dallas", "atlanta", "chicago", "pittsburgh", "baltimore", "philadelphia",
-    "san francisco", "new york", "los angeles", "washington", "seattle", "miami", "houston",
-    "phoenix", "detroit", "toronto", "montreal", "salt lake city", "las vegas", "orlando", "tampa",
-    "memphis", "nashville", "st. louis", "taipei", "tokyo", "hong kong", "seoul", "singapore",
-    "london", "paris", "frankfurt", "amsterdam", "sydney", "bangkok", "kuala lumpur", "manila",
-    "shanghai", "beijing", "san diego",
+    "boston",
+    "denver",
+    "dallas",
+    "atlanta",
+    "chicago",
+    "pittsburgh",
+    "baltimore",
+    "philadelphia",
+    "san francisco",
+    "new york",
+    "los angeles",
+    "washington",
+    "seattle",
+    "miami",
+    "houston",
+    "phoenix",
+    "detroit",
+    "toronto",
+    "montreal",
+    "salt lake city",
+    "las vegas",
+    "orlando",
+    "tampa",
+    "memphis",
+    "nashville",
+    "st. louis",
+    "taipei",
+    "tokyo",
+    "hong kong",
+    "seoul",
+    "singapore",
+    "london",
+    "paris",
+    "frankfurt",
+    "amsterdam",
+    "sydney",
+    "bangkok",
+    "kuala lumpur",
+    "manila",
+    "shanghai",
+    "beijing",
+    "san diego",
 )
 # Cities that occur only in dev and test.
 HELD_OUT_CITIES = ("oakland", "kansas city", "vancouver", "osaka", "rome", "minneapolis")
 
 AIRLINES = (
-    "united airlines", "american airlines", "delta", "us air", "continental", "eva air",
-    "china airlines", "lufthansa", "british airways", "japan airlines", "singapore airlines",
-    "cathay pacific", "korean air",
+    "united airlines",
+    "american airlines",
+    "delta",
+    "us air",
+    "continental",
+    "eva air",
+    "china airlines",
+    "lufthansa",
+    "british airways",
+    "japan airlines",
+    "singapore airlines",
+    "cathay pacific",
+    "korean air",
 )
 # Airlines that occur only in dev and test.
 HELD_OUT_AIRLINES = ("air canada", "alaska airlines", "qantas")
 
-# Probability that a city or airline slot of a dev or test sentence takes a held-out name.
-HELD_OUT_RATE = 0.25
+# Probability that a city or an airline slot of a dev or test sentence takes a held-out name. Cities are held
+# out less often: a tagger cannot know the role of a city it has never seen from the word itself, so the
+# feed-forward tagger's figure on the context words stays about what the one-word-at-a-time guess is worth.
+HELD_OUT_CITY_RATE = 0.1
+HELD_OUT_AIRLINE_RATE = 0.25
+
+# Share of sentences whose cue is far from the city or date it decides, and the farthest a cue may be.
+LONG_RANGE_SHARE = 0.25
+MAX_CUE_DISTANCE = 20
 
 # The recipes' demo sentences; they are never generated.
 DEMO_SENTENCES = (
@@ -66,14 +141,41 @@ DEMO_SENTENCES = (
 )
 
 MONTHS = (
-    ("january", 31), ("february", 28), ("march", 31), ("april", 30), ("may", 31), ("june", 30),
-    ("july", 31), ("august", 31), ("september", 30), ("october", 31), ("november", 30), ("december", 31),
+    ("january", 31),
+    ("february", 28),
+    ("march", 31),
+    ("april", 30),
+    ("may", 31),
+    ("june", 30),
+    ("july", 31),
+    ("august", 31),
+    ("september", 30),
+    ("october", 31),
+    ("november", 30),
+    ("december", 31),
 )
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 ORDINAL_WORDS = (
-    "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
-    "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
-    "eighteenth", "nineteenth", "twentieth",
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+    "eighteenth",
+    "nineteenth",
+    "twentieth",
 )
 PERIODS = ("morning", "afternoon", "evening", "night")
 CLASSES = ("first class", "business class", "economy", "economy class", "coach")
@@ -83,105 +185,209 @@ FLIGHT_STOPS = ("nonstop", "direct")
 ROUND_TRIPS = ("round trip", "one way")
 TRANSPORTS = ("taxi", "limousine", "rental car", "bus", "shuttle")
 OPENINGS = (
-    "", "show me", "show me the", "list", "list all", "please list", "give me", "find", "what are the",
-    "i need", "i want", "can you show me", "are there any", "do you have", "please show me", "which",
+    "",
+    "show me",
+    "show me the",
+    "list",
+    "list all",
+    "please list",
+    "give me",
+    "find",
+    "what are the",
+    "i need",
+    "i want",
+    "can you show me",
+    "are there any",
+    "do you have",
+    "please show me",
+    "which",
 )
 
-# Intent, weight, templates. `{name}` expands to tagged words; `?{name}` or `?word` is included half the time.
+# Intent, weight, templates. `{name}` expands to tagged words; `?{name}` or `?word` is included half the time;
+# `^word` is a cue (see `CUES`): the word that decides the role of a nearby city or date.
 TEMPLATES = (
-    ("atis_flight", 0.68, (
-        "{show} flights from {from} to {to}",
-        "{show} flights from {from} to {to} {depart_date}",
-        "{show} flights from {from} to {to} {depart_date} {depart_time}",
-        "{show} {stop_kind} flights from {from} to {to} ?{depart_date}",
-        "{show} flights on {airline} from {from} to {to} ?{depart_date}",
-        "{show} {airline} flights from {from} to {to} ?{depart_time}",
-        "{show} {mod} flight from {from} to {to} ?{depart_date}",
-        "{show} flights leaving {from} {depart_time} and arriving in {to} {arrive_time}",
-        "{show} flights leaving from {from} going to {to} ?{depart_date}",
-        "{show} flights to {to} from {from} {depart_date}",
-        "{show} flights between {from} and {to} ?{depart_date}",
-        "{show} flights from {from} to {to} that arrive {arrive_time}",
-        "{show} flights from {from} arriving in {to} {arrive_date}",
-        "{show} flights arriving in {to} {arrive_date} from {from}",
-        "{show} flights departing {from} for {to} ?{depart_date}",
-        "{show} flights from {from} to {to} with a stop in {stop}",
-        "{show} flights from {from} to {to} via {stop} ?{depart_date}",
-        "{show} {class} flights from {from} to {to}",
-        "{show} flights leaving {from} {depart_date}",
-        "{show} flights arriving in {to} {arrive_time}",
-        "{show} flights to {to} {depart_date}",
-        "{show} flights from {from} {depart_date} ?{depart_time}",
-        "{from} to {to} {depart_date}",
-        "{from} to {to} ?{depart_date} {depart_time}",
-        "{from} to {to} on {airline}",
-        "i would like to arrive {to} {arrive_date}",
-        "i would like to arrive in {to} {arrive_date} ?{arrive_time}",
-        "i would like to arrive in {to} {arrive_by}",
-        "i would like to leave {from} {depart_date}",
-        "i would like to leave {from} {depart_date} ?{depart_time}",
-        "leave {from} {depart_date}",
-        "arrive {to} {arrive_date}",
-        "i want to leave {from} {depart_date} and arrive in {to} {arrive_time}",
-        "i want to leave {from} {depart_time} and arrive in {to} {arrive_date}",
-        "from {from} i want to go to {to} {depart_date}",
-        "from {from} i would like to fly to {to} ?{depart_date}",
-        "i want to arrive in {to} {arrive_time} coming from {from}",
-        "i need to be in {to} {arrive_date} ?{arrive_by}",
-        "i need to be in {to} {arrive_by} leaving from {from}",
-        "i want to fly from {from} to {to} {depart_date}",
-        "i want to fly to {to} {depart_date} from {from}",
-        "i need a flight from {from} to {to} with a stop in {stop}",
-        "i need a {trip} flight from {from} to {to} ?{depart_date}",
-        "what flights go from {from} to {to} {depart_date}",
-        "what flights arrive in {to} from {from} {arrive_date}",
-        "what flights leave {from} {depart_date} for {to}",
-        "i am leaving {from} {depart_date} and want to go to {to}",
-        "i want to go to {to} and i am leaving from {from} {depart_date}",
-        "?please find a flight out of {from} into {to} {depart_time}",
-        "my flight should arrive in {to} {arrive_time} and leave {from} {depart_date}",
-        "{from} is where i am leaving from and {to} is where i want to go",
-        "i want to go from {from} to {to} {depart_date} and arrive {arrive_time}",
-        "is there a {stop_kind} flight from {from} to {to} ?{depart_time}",
-        "flying from {from} to {to} {depart_date} on {airline}",
-    )),
-    ("atis_airfare", 0.12, (
-        "how much is a {class} ticket from {from} to {to}",
-        "what is the {cheapest} fare from {from} to {to} ?{depart_date}",
-        "{show} {trip} fares from {from} to {to}",
-        "what are the fares from {from} to {to} {depart_date}",
-        "how much does it cost to fly from {from} to {to} on {airline}",
-        "{show} the {cheapest} flight from {from} to {to} {depart_date}",
-        "what does a {trip} ticket to {to} from {from} cost",
-        "how much is it to fly to {to} from {from} ?{depart_date}",
-        "what is the {cheapest} way to arrive in {to} {arrive_date} from {from}",
-    )),
-    ("atis_ground_service", 0.08, (
-        "what ground transportation is available in {city}",
-        "{show} ground transportation in {city}",
-        "is there a {transport} service in {city}",
-        "how do i get from the airport to downtown {city}",
-        "i need a {transport} in {city}",
-        "what kind of ground transportation is there in {city}",
-        "can i get a {transport} from the airport in {city}",
-    )),
-    ("atis_airline", 0.06, (
-        "which airlines fly from {from} to {to}",
-        "what airlines have flights between {from} and {to}",
-        "which airline flies to {to} from {from} {depart_date}",
-        "does {airline} fly from {from} to {to}",
-        "what airlines go to {to} ?{depart_date}",
-    )),
-    ("atis_flight_time", 0.06, (
-        "what time does the {mod} flight from {from} to {to} leave",
-        "what are the departure times from {from} to {to} ?{depart_date}",
-        "when does {airline} leave {from} for {to}",
-        "what time do flights arrive in {to} from {from} {arrive_date}",
-        "what time does the flight leave {from} {depart_date}",
-    )),
+    (
+        "atis_flight",
+        0.68,
+        (
+            "{show} flights ^from {from} ^to {to}",
+            "{show} flights ^from {from} ^to {to} {depart_date}",
+            "{show} flights ^from {from} ^to {to} {depart_date} {depart_time}",
+            "{show} {stop_kind} flights ^from {from} ^to {to} ?{depart_date}",
+            "{show} flights on {airline} ^from {from} ^to {to} ?{depart_date}",
+            "{show} {airline} flights ^from {from} ^to {to} ?{depart_time}",
+            "{show} {mod} flight ^from {from} ^to {to} ?{depart_date}",
+            "{show} flights ^leaving {from} {depart_time} and ^arriving in {to} {arrive_time}",
+            "{show} flights ^leaving ^from {from} going ^to {to} ?{depart_date}",
+            "{show} flights ^to {to} ^from {from} {depart_date}",
+            "{show} flights between {from} and {to} ?{depart_date}",
+            "{show} flights ^from {from} ^to {to} that arrive {arrive_time}",
+            "{show} flights ^from {from} ^arriving in {to} {arrive_date}",
+            "{show} flights ^arriving in {to} {arrive_date} ^from {from}",
+            "{show} flights ^departing {from} ^for {to} ?{depart_date}",
+            "{show} flights ^from {from} ^to {to} with a stop in {stop}",
+            "{show} flights ^from {from} ^to {to} via {stop} ?{depart_date}",
+            "{show} {class} flights ^from {from} ^to {to}",
+            "{show} flights ^leaving {from} {depart_date}",
+            "{show} flights ^arriving in {to} {arrive_time}",
+            "{show} flights ^to {to} {depart_date}",
+            "{show} flights ^from {from} {depart_date} ?{depart_time}",
+            "{from} ^to {to} {depart_date}",
+            "{from} ^to {to} ?{depart_date} {depart_time}",
+            "{from} ^to {to} on {airline}",
+            "i would like to ^arrive {to} {arrive_date}",
+            "i would like to ^arrive in {to} {arrive_date} ?{arrive_time}",
+            "i would like to ^arrive in {to} {arrive_by}",
+            "i would like to ^leave {from} {depart_date}",
+            "i would like to ^leave {from} {depart_date} ?{depart_time}",
+            "^leave {from} {depart_date}",
+            "^arrive {to} {arrive_date}",
+            "i want to ^leave {from} {depart_date} and ^arrive in {to} {arrive_time}",
+            "i want to ^leave {from} {depart_time} and ^arrive in {to} {arrive_date}",
+            "^from {from} i want to go ^to {to} {depart_date}",
+            "^from {from} i would like to fly ^to {to} ?{depart_date}",
+            "i want to ^arrive in {to} {arrive_time} coming ^from {from}",
+            "i need to ^be in {to} {arrive_date} ?{arrive_by}",
+            "i need to ^be in {to} {arrive_by} ^leaving ^from {from}",
+            "i want to fly ^from {from} ^to {to} {depart_date}",
+            "i want to fly ^to {to} {depart_date} ^from {from}",
+            "i need a flight ^from {from} ^to {to} with a stop in {stop}",
+            "i need a {trip} flight ^from {from} ^to {to} ?{depart_date}",
+            "what flights go ^from {from} ^to {to} {depart_date}",
+            "what flights ^arrive in {to} ^from {from} {arrive_date}",
+            "what flights ^leave {from} {depart_date} ^for {to}",
+            "i am ^leaving {from} {depart_date} and want to go ^to {to}",
+            "i want to go ^to {to} and i am ^leaving ^from {from} {depart_date}",
+            "?please find a flight ^out of {from} ^into {to} {depart_time}",
+            "my flight should ^arrive in {to} {arrive_time} and ^leave {from} {depart_date}",
+            "{from} is where i am ^leaving from and {to} is where i want to ^go",
+            "i want to go ^from {from} ^to {to} {depart_date} and arrive {arrive_time}",
+            "is there a {stop_kind} flight ^from {from} ^to {to} ?{depart_time}",
+            "flying ^from {from} ^to {to} {depart_date} on {airline}",
+        ),
+    ),
+    (
+        "atis_airfare",
+        0.12,
+        (
+            "how much is a {class} ticket ^from {from} ^to {to}",
+            "what is the {cheapest} fare ^from {from} ^to {to} ?{depart_date}",
+            "{show} {trip} fares ^from {from} ^to {to}",
+            "what are the fares ^from {from} ^to {to} {depart_date}",
+            "how much does it cost to fly ^from {from} ^to {to} on {airline}",
+            "{show} the {cheapest} flight ^from {from} ^to {to} {depart_date}",
+            "what does a {trip} ticket ^to {to} ^from {from} cost",
+            "how much is it to fly ^to {to} ^from {from} ?{depart_date}",
+            "what is the {cheapest} way to ^arrive in {to} {arrive_date} ^from {from}",
+        ),
+    ),
+    (
+        "atis_ground_service",
+        0.08,
+        (
+            "what ground transportation is available in {city}",
+            "{show} ground transportation in {city}",
+            "is there a {transport} service in {city}",
+            "how do i get from the airport to downtown {city}",
+            "i need a {transport} in {city}",
+            "what kind of ground transportation is there in {city}",
+            "can i get a {transport} from the airport in {city}",
+        ),
+    ),
+    (
+        "atis_airline",
+        0.06,
+        (
+            "which airlines fly ^from {from} ^to {to}",
+            "what airlines have flights between {from} and {to}",
+            "which airline flies ^to {to} ^from {from} {depart_date}",
+            "does {airline} fly ^from {from} ^to {to}",
+            "what airlines go ^to {to} ?{depart_date}",
+        ),
+    ),
+    (
+        "atis_flight_time",
+        0.06,
+        (
+            "what time does the {mod} flight ^from {from} ^to {to} leave",
+            "what are the departure times ^from {from} ^to {to} ?{depart_date}",
+            "when does {airline} ^leave {from} ^for {to}",
+            "what time do flights ^arrive in {to} ^from {from} {arrive_date}",
+            "what time does the flight ^leave {from} {depart_date}",
+        ),
+    ),
 )
 
 INTENTS = tuple(intent for intent, _, _ in TEMPLATES)
+
+# Cue words (marked `^word` in a template): the role they set ("depart" or "arrive"), and whether they also
+# decide dates. A preposition decides the city it stands before ("from boston", "boston to denver"); a verb
+# decides cities and dates ("leave boston on monday", "arrive in denver on monday").
+CUES = {
+    "from": ("depart", False),
+    "out": ("depart", False),
+    "to": ("arrive", False),
+    "for": ("arrive", False),
+    "into": ("arrive", False),
+    "leave": ("depart", True),
+    "leaving": ("depart", True),
+    "depart": ("depart", True),
+    "departing": ("depart", True),
+    "arrive": ("arrive", True),
+    "arriving": ("arrive", True),
+    "be": ("arrive", True),
+    "go": ("arrive", True),
+}
+# Template slots whose role a cue decides, and that role.
+CUED_SLOTS = {"from": "depart", "to": "arrive", "depart_date": "depart", "arrive_date": "arrive"}
+
+# Long-range sentences: a cue verb, then a gap of fillers, then the city or date it decides; or the city or
+# date first, the gap, then the cue. `{gap}` is the run of fillers, `{verb}` the cue, `{place}` the city and
+# `{date}` the date (both tagged for the cue's role), `{at}` "in" or "at" (`{at_place}`: with a city after).
+# What lies between the cue and the words it decides is the same for both roles, so only the cue itself tells
+# them apart.
+LONG_RANGE_FRAMES = (
+    # cue first: "i would like to arrive , if possible on a nonstop flight with delta , at taipei on monday"
+    ("{intro} {verb} , {gap} , {at} {place} ?{date}", "before"),
+    ("{intro} {verb} , {gap} , {date} ?{at_place}", "before"),
+    # cue last: "taipei , preferably in first class , is where i want to leave from on november 2nd"
+    ("{place} , {gap} , is where {intro} {verb} ?{date}", "after"),
+    ("{date} , {gap} , is when {intro} {verb}", "after"),
+)
+LONG_RANGE_INTROS = {
+    "before": ("i would like to", "i want to", "i need to", "i would prefer to", "i have to", "we want to"),
+    "after": ("i would like to", "i want to", "i need to", "we want to", "i plan to"),
+}
+LONG_RANGE_VERBS = {"arrive": ("arrive",), "depart": ("leave", "depart")}
+# After a city that comes first, the verb reads "leave from"; the particle is past the cue, so it tells nothing
+# the cue does not.
+LONG_RANGE_PARTICLES = {"arrive": "", "depart": "from"}
+# Fillers of a gap; none of them names a role, and their slots (airline, class, fare) are the same either way.
+GAP_FILLERS = (
+    "if possible",
+    "if there is anything",
+    "on a {stop_kind} flight",
+    "with {airline}",
+    "on {airline}",
+    "in {class}",
+    "flying {class}",
+    "at the {cheapest} fare",
+    "on a {trip} ticket",
+    "and i do not mind a stop",
+    "if the fare is reasonable",
+    "with my two kids",
+    "because i have a meeting",
+    "on any airline",
+    "no matter the fare",
+    "with a window seat",
+    "and my wife is coming too",
+    "on a {stop_kind} one",
+    "if there is a seat left",
+    "ideally with {airline}",
+    "i think",
+)
+# One-word fillers that pad a gap to its exact length.
+GAP_WORDS = ("please", "preferably", "ideally", "really", "somehow", "maybe")
 
 
 def tagged(text: str, slot: str | None) -> list[tuple[str, str]]:
@@ -214,8 +420,12 @@ def date_phrase(rng: StableRandom, role: str) -> list[tuple[str, str]]:
     if form == 0:
         return tagged("on", None) + tagged(month, f"{slot}.month_name") + tagged(day, f"{slot}.day_number")
     if form == 1:
-        return (tagged("on the", None) + tagged(day, f"{slot}.day_number") + tagged("of", None)
-                + tagged(month, f"{slot}.month_name"))
+        return (
+            tagged("on the", None)
+            + tagged(day, f"{slot}.day_number")
+            + tagged("of", None)
+            + tagged(month, f"{slot}.month_name")
+        )
     if form == 2:
         return tagged("on", None) + tagged(rng.choice(WEEKDAYS), f"{slot}.day_name")
     if form == 3:
@@ -248,6 +458,34 @@ def time_phrase(rng: StableRandom, role: str) -> list[tuple[str, str]]:
     )
 
 
+def cue_distances(tags: list[str], slots: list[tuple[str, int, int]], cues: list[tuple[int, str]]) -> list[int]:
+    """Per word, the distance to the cue that decides its role, or `NO_CONTEXT`.
+
+    A city takes the nearest cue of its role ("from" or "leave" for a departure
+    city), or failing that the nearest cue of any role ("boston to denver": "to"
+    decides "boston" too). A date takes the nearest cue verb of its role; a date
+    with none ("flights from boston to denver on monday") is a departure date by
+    ATIS's custom, not by a cue, and is not marked. Only tagged words are marked
+    ("november 2nd", not "on").
+    """
+    distances = [NO_CONTEXT] * len(tags)
+    for slot, start, end in slots:
+        role = CUED_SLOTS.get(slot)
+        if role is None:
+            continue
+        is_date = slot.endswith("_date")
+        candidates = [position for position, word in cues if CUES[word][0] == role and (CUES[word][1] or not is_date)]
+        if not candidates and not is_date:
+            candidates = [position for position, _ in cues]
+        if not candidates:
+            continue
+        cue = min(candidates, key=lambda position: (min(abs(position - start), abs(position - end + 1)), position))
+        for position in range(start, end):
+            if tags[position] != "O":
+                distances[position] = abs(position - cue)
+    return distances
+
+
 class SentenceMaker:
     """Fills templates for one split; dev and test makers may draw held-out names."""
 
@@ -256,36 +494,122 @@ class SentenceMaker:
         self.held_out = held_out
         self.weights = [weight for _, weight, _ in TEMPLATES]
 
-    def name(self, common, held_out, taken=()):
+    def name(self, common, held_out, rate, taken=()):
         for _ in range(100):
-            pool = held_out if self.held_out and self.rng.chance(HELD_OUT_RATE) else common
+            pool = held_out if self.held_out and self.rng.chance(rate) else common
             choice = self.rng.choice(pool)
             if choice not in taken:
                 return choice
         raise RuntimeError("could not draw distinct names")
 
-    def sentence(self) -> tuple[list[str], list[str], str]:
+    def sentence(self) -> tuple[list[str], list[str], str, list[int]]:
+        """A sentence from the templates: words, tags, intent and the cue distance of every word."""
         intent, _, templates = TEMPLATES[self.rng.weighted(self.weights)]
         template = self.rng.choice(templates)
         cities: dict[str, str] = {}
         pairs: list[tuple[str, str]] = []
+        cues: list[tuple[int, str]] = []  # (position, cue word)
+        slots: list[tuple[str, int, int]] = []  # (template slot, first word, end)
         for piece in template.split():
             if piece.startswith("?"):
                 if not self.rng.chance(0.5):
                     continue
                 piece = piece[1:]
-            if piece.startswith("{"):
+            if piece.startswith("^"):
+                cues.append((len(pairs), piece[1:]))
+                pairs.append((piece[1:], "O"))
+            elif piece.startswith("{"):
+                start = len(pairs)
                 pairs.extend(self.expand(piece[1:-1], cities))
+                slots.append((piece[1:-1], start, len(pairs)))
             else:
                 pairs.append((piece, "O"))
-        return [word for word, _ in pairs], [tag for _, tag in pairs], intent
+        tags = [tag for _, tag in pairs]
+        return [word for word, _ in pairs], tags, intent, cue_distances(tags, slots, cues)
+
+    def long_range_sentence(self, max_cue_distance: int) -> tuple[list[str], list[str], str, list[int]]:
+        """A sentence whose cue stands a gap of fillers away from the city or date it decides."""
+        rng = self.rng
+        frame, side = rng.choice(LONG_RANGE_FRAMES)
+        role = rng.choice(("arrive", "depart"))
+        verb = rng.choice(LONG_RANGE_VERBS[role])
+        if side == "after" and "{place}" in frame and LONG_RANGE_PARTICLES[role]:
+            verb += " " + LONG_RANGE_PARTICLES[role]
+        slot_of_place = "to" if role == "arrive" else "from"
+        pieces: list = []  # tagged words, ("place" or "date", tagged words), or the markers "cue" and "gap"
+        for piece in frame.split():
+            if piece.startswith("?"):
+                if not rng.chance(0.5):
+                    continue
+                piece = piece[1:]
+            if piece == "{intro}":
+                pieces.append(tagged(rng.choice(LONG_RANGE_INTROS[side]), None))
+            elif piece == "{verb}":
+                pieces.append("cue")
+                pieces.append(tagged(verb, None)[1:])
+            elif piece in ("{at}", "{at_place}"):
+                pieces.append(tagged(rng.choice(("in", "at")), None))
+                if piece == "{at_place}":
+                    pieces.append(("place", self.expand(slot_of_place, {})))
+            elif piece == "{place}":
+                pieces.append(("place", self.expand(slot_of_place, {})))
+            elif piece == "{date}":
+                pieces.append(("date", date_phrase(rng, role)))
+            elif piece == "{gap}":
+                pieces.append("gap")
+            else:
+                pieces.append(tagged(piece, None))
+
+        # The gap takes what the longest cue distance leaves: lay the sentence out without it first.
+        def layout(gap_words):
+            pairs, slots, cue = [], [], None
+            for piece in pieces:
+                if piece == "cue":
+                    cue = len(pairs)
+                    pairs.append((verb.split()[0], "O"))
+                elif piece == "gap":
+                    pairs.extend(gap_words)
+                elif isinstance(piece, tuple):
+                    name, words = piece
+                    slot = slot_of_place if name == "place" else f"{role}_date"
+                    slots.append((slot, len(pairs), len(pairs) + len(words)))
+                    pairs.extend(words)
+                else:
+                    pairs.extend(piece)
+            return pairs, slots, cue
+
+        pairs, slots, cue = layout([])  # the commas around the gap included
+        farthest = max(max(abs(p - cue) for p in range(start, end)) for _, start, end in slots)
+        budget = max_cue_distance - farthest
+        if budget < 1:  # no room for a gap: the cue stands next to the words it decides
+            pieces = [piece for piece in pieces if piece != "gap" and piece != [(",", "O")]]
+            pairs, slots, cue = layout([])
+        else:
+            pairs, slots, cue = layout(self.gap(rng.integer(1, budget)))
+        tags = [tag for _, tag in pairs]
+        return [word for word, _ in pairs], tags, "atis_flight", cue_distances(tags, slots, [(cue, verb.split()[0])])
+
+    def gap(self, length: int) -> list[tuple[str, str]]:
+        """Exactly `length` filler words, tagged as ATIS tags them (airlines, classes, fares; the rest O)."""
+        words: list[tuple[str, str]] = []
+        while len(words) < length:
+            for _ in range(4):  # a few tries at a filler that fits, then one word
+                filler = []
+                for piece in self.rng.choice(GAP_FILLERS).split():
+                    filler.extend(self.expand(piece[1:-1], {}) if piece.startswith("{") else tagged(piece, None))
+                if len(words) + len(filler) <= length:
+                    break
+            else:
+                filler = tagged(self.rng.choice(GAP_WORDS), None)
+            words.extend(filler)
+        return words
 
     def expand(self, slot: str, cities: dict[str, str]) -> list[tuple[str, str]]:
         rng = self.rng
         roles = {"from": "fromloc.city_name", "to": "toloc.city_name", "stop": "stoploc.city_name", "city": "city_name"}
         if slot in roles:
             if slot not in cities:
-                cities[slot] = self.name(CITIES, HELD_OUT_CITIES, taken=set(cities.values()))
+                cities[slot] = self.name(CITIES, HELD_OUT_CITIES, HELD_OUT_CITY_RATE, taken=set(cities.values()))
             return tagged(cities[slot], roles[slot])
         if slot == "show":
             return tagged(rng.choice(OPENINGS), None)
@@ -300,7 +624,7 @@ class SentenceMaker:
         if slot == "arrive_by":
             return tagged("by", "arrive_time.time_relative") + tagged(clock_time(rng), "arrive_time.time")
         if slot == "airline":
-            return tagged(self.name(AIRLINES, HELD_OUT_AIRLINES), "airline_name")
+            return tagged(self.name(AIRLINES, HELD_OUT_AIRLINES, HELD_OUT_AIRLINE_RATE), "airline_name")
         if slot == "class":
             return tagged(rng.choice(CLASSES), "class_type")
         if slot == "cheapest":
@@ -316,32 +640,63 @@ class SentenceMaker:
         raise KeyError(f"unknown template slot {slot!r}")
 
 
-def generate_travel(seed: int = 0, train_size: int = 4000, dev_size: int = 500, test_size: int = 500) -> Dataset:
+def generate_travel(
+    seed: int = 0,
+    train_size: int = 4000,
+    dev_size: int = 500,
+    test_size: int = 500,
+    long_range_share: float = LONG_RANGE_SHARE,
+    max_cue_distance: int = MAX_CUE_DISTANCE,
+) -> Dataset:
     """Generate the `travel` dataset.
 
     Args:
         seed: the same seed gives the same dataset (on every Python version).
         train_size, dev_size, test_size: sentences per split (each at least 1).
+        long_range_share: the share of sentences whose cue stands a gap of
+            fillers away from the city or date it decides (0 to 1).
+        max_cue_distance: the longest distance, in words, between a cue and a
+            word it decides, in every sentence (at least 4); the gaps of the
+            long-range sentences reach up to it.
 
     Returns:
-        A `Dataset` named "travel" with intents. Each split has its own random
-        stream, and no sentence occurs twice anywhere in the dataset.
+        A `Dataset` named "travel" with intents and `context` (every word's
+        distance to the cue that decides its slot). Each split has its own
+        random streams, and no sentence occurs twice anywhere in the dataset.
     """
     for argument, value in (("train_size", train_size), ("dev_size", dev_size), ("test_size", test_size)):
         if not isinstance(value, int) or value < 1:
             raise ValueError(
                 f"Received an invalid value for argument {argument}, expected a positive integer, got {value}."
             )
+    if not isinstance(long_range_share, (int, float)) or not 0.0 <= long_range_share <= 1.0:
+        raise ValueError(
+            "Received an invalid value for argument long_range_share, expected a number from 0 to 1, "
+            f"got {long_range_share}."
+        )
+    if not isinstance(max_cue_distance, int) or max_cue_distance < 4:
+        raise ValueError(
+            "Received an invalid value for argument max_cue_distance, expected an integer of at least 4, "
+            f"got {max_cue_distance}."
+        )
     seen = set(DEMO_SENTENCES)
     splits = {}
     for split_name, size in (("train", train_size), ("dev", dev_size), ("test", test_size)):
-        maker = SentenceMaker(StableRandom(f"travel:{seed}:{split_name}"), held_out=split_name != "train")
-        words, tags, intents = [], [], []
+        held_out = split_name != "train"
+        maker = SentenceMaker(StableRandom(f"travel:{seed}:{split_name}"), held_out=held_out)
+        # The long-range sentences draw from a stream of their own, so the template sentences stay the same
+        # whatever their share.
+        long_maker = SentenceMaker(StableRandom(f"travel:{seed}:{split_name}:long-range"), held_out=held_out)
+        words, tags, intents, context = [], [], [], []
         while len(words) < size:
+            long_range = long_maker.rng.chance(long_range_share)
             for _ in range(1000):
-                sentence, sentence_tags, intent = maker.sentence()
+                if long_range:
+                    sentence, sentence_tags, intent, distances = long_maker.long_range_sentence(max_cue_distance)
+                else:
+                    sentence, sentence_tags, intent, distances = maker.sentence()
                 text = " ".join(sentence)
-                if text not in seen:
+                if text not in seen and max(distances) <= max_cue_distance:
                     break
             else:
                 raise RuntimeError("the templates cannot produce that many different sentences")
@@ -349,5 +704,6 @@ def generate_travel(seed: int = 0, train_size: int = 4000, dev_size: int = 500, 
             words.append(sentence)
             tags.append(sentence_tags)
             intents.append(intent)
-        splits[split_name] = Split(words=words, tags=tags, intents=intents)
+            context.append(distances)
+        splits[split_name] = Split(words=words, tags=tags, intents=intents, context=context)
     return Dataset(name="travel", **splits)

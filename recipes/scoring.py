@@ -17,6 +17,7 @@ counts as missed, never dropped.
 """
 
 import collections
+import itertools
 
 import pandas as pd
 
@@ -73,9 +74,7 @@ def score(gold, predicted):
     tokens = correct_tokens = correct_sentences = 0
     for index, (gold_tags, predicted_tags) in enumerate(zip(gold, predicted)):
         if len(gold_tags) != len(predicted_tags):
-            raise ValueError(
-                f"sentence {index}: {len(gold_tags)} gold tags but {len(predicted_tags)} predicted"
-            )
+            raise ValueError(f"sentence {index}: {len(gold_tags)} gold tags but {len(predicted_tags)} predicted")
         gold_chunks = set(chunks(gold_tags))
         predicted_chunks = set(chunks(predicted_tags))
         gold_count.update(kind for kind, _, _ in gold_chunks)
@@ -128,3 +127,91 @@ def slot_values(words, tags):
         else:
             values[kind] = [values[kind], text]
     return values
+
+
+# Cue-distance buckets of `context_accuracy`: each bucket runs from its edge to the next one's, the last is open.
+CONTEXT_BUCKETS = (1, 3, 6, 11, 16)
+
+
+def _bucket_name(low, high):
+    if high is None:
+        return f"{low}+"
+    return str(low) if high == low else f"{low}-{high}"
+
+
+def context_accuracy(gold_tags, predicted_tags, context, buckets=CONTEXT_BUCKETS):
+    """Accuracy on the words whose slot a cue elsewhere in the sentence decides.
+
+    Args:
+        gold_tags: list of sentences, each a list of gold tag strings.
+        predicted_tags: predicted tag strings, the same lengths.
+        context: per sentence, per word the distance in words to the cue that
+            decides its slot, or a negative number (or None) for every other
+            word (`data.Split.context`).
+        buckets: ascending lower edges (at least 1) of the cue-distance
+            buckets; `None` for one bucket per distance that occurs.
+
+    Returns:
+        A dict with `accuracy` (the fraction of marked words whose predicted
+        tag is exactly the gold one; None without marked words), `count`,
+        `correct`, `by_distance` (one dict per bucket that holds a word:
+        `distances` as "1-2" or "16+", `low`, `high` (None for open),
+        `count`, `correct`, `accuracy`) and `longest` (the bucket of the
+        longest distances, or None).
+
+        >>> context_accuracy([["O", "B-toloc.city_name"]], [["O", "B-fromloc.city_name"]], [[-1, 1]])["accuracy"]
+        0.0
+    """
+    if not len(gold_tags) == len(predicted_tags) == len(context):
+        raise ValueError(
+            f"{len(gold_tags)} gold sentences, {len(predicted_tags)} predicted and {len(context)} context sequences"
+        )
+    right = collections.Counter()
+    total = collections.Counter()
+    for index, (gold, predicted, distances) in enumerate(zip(gold_tags, predicted_tags, context)):
+        if not len(gold) == len(predicted) == len(distances):
+            raise ValueError(
+                f"sentence {index}: {len(gold)} gold tags, {len(predicted)} predicted "
+                f"and {len(distances)} context entries"
+            )
+        for gold_tag, predicted_tag, distance in zip(gold, predicted, distances):
+            if distance is None or distance < 0:
+                continue
+            total[distance] += 1
+            right[distance] += gold_tag == predicted_tag
+    if buckets is None:
+        edges = sorted(total)
+        ranges = [(distance, distance) for distance in edges]
+    else:
+        edges = list(buckets)
+        if not edges or edges[0] < 1 or any(b <= a for a, b in itertools.pairwise(edges)):
+            raise ValueError(f"buckets must be ascending lower edges of at least 1, got {buckets}")
+        ranges = [(low, high - 1) for low, high in itertools.pairwise(edges)] + [(edges[-1], None)]
+    by_distance = []
+    for low, high in ranges:
+        inside = [d for d in total if d >= low and (high is None or d <= high)]
+        count = sum(total[d] for d in inside)
+        if not count:
+            continue
+        correct = sum(right[d] for d in inside)
+        by_distance.append(
+            {
+                "distances": _bucket_name(low, high),
+                "low": low,
+                "high": high,
+                "count": count,
+                "correct": correct,
+                "accuracy": correct / count,
+            }
+        )
+    below = [d for d in total if d < ranges[0][0]] if ranges else list(total)
+    if below:
+        raise ValueError(f"cue distance {min(below)} lies below the first bucket ({ranges[0][0]})")
+    count, correct = sum(total.values()), sum(right.values())
+    return {
+        "accuracy": correct / count if count else None,
+        "count": count,
+        "correct": correct,
+        "by_distance": by_distance,
+        "longest": by_distance[-1] if by_distance else None,
+    }

@@ -119,7 +119,7 @@ def test_write_travel_then_describe_the_folder(tmp_path):
     target = tmp_path / "datasets" / "travel"
     result = run_cli("write", "travel", target, "--seed", "2", cache=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in (target / "train").iterdir()) == ["label", "seq.in", "seq.out"]
+    assert sorted(p.name for p in (target / "train").iterdir()) == ["context", "label", "seq.in", "seq.out"]
     described = json.loads(run_cli("describe", target, "--json", cache=tmp_path).stdout)
     assert [described[split]["sentences"] for split in ("train", "dev", "test")] == [4000, 500, 500]
     again = run_cli("write", "travel", target, cache=tmp_path)

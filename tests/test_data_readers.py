@@ -104,7 +104,7 @@ def test_folder_without_dev_carves_a_seeded_dev_split_from_train(tmp_path):
 def test_conll_file_reads_sentences_and_carves_dev_and_test(tmp_path):
     lines = ["-DOCSTART- O", ""]
     for number in range(20):
-        lines += [f"to\tO", f"city{number}\tB-toloc.city_name", ""]
+        lines += ["to\tO", f"city{number}\tB-toloc.city_name", ""]
     path = tmp_path / "corpus.conll"
     path.write_text("\n".join(lines))
     dataset = load_dataset(str(path), seed=0, dev_fraction=0.1)
@@ -140,7 +140,7 @@ def test_tsv_file_with_a_split_column_keeps_its_splits(tmp_path):
     path = tmp_path / "table.tsv"
     rows = ["split\twords\ttags"]
     rows += [f"train\t{s}\t{TAGS[s]}" for s in SENTENCES]
-    rows += [f"valid\t{SENTENCES[0]}\t{TAGS[SENTENCES[0]]}", f"test\t\"quoted\" word\tO O"]
+    rows += [f"valid\t{SENTENCES[0]}\t{TAGS[SENTENCES[0]]}", 'test\t"quoted" word\tO O']
     path.write_text("\n".join(rows))
     dataset = load_dataset(str(path))
     assert dataset.train.words == [s.split() for s in SENTENCES]
@@ -159,30 +159,47 @@ def corrupt(root: Path, relative: str, content: bytes):
 # case: (file to overwrite, its new content, expected part of the one-line message)
 ERROR_CASES = {
     "count_mismatch": (
-        "train/seq.out", b"O O B-fromloc.city_name O\n" + b"O\n" * 4, "train/seq.out line 1: 4 tags for 5 words"
+        "train/seq.out",
+        b"O O B-fromloc.city_name O\n" + b"O\n" * 4,
+        "train/seq.out line 1: 4 tags for 5 words",
     ),
     "line_count_mismatch": (
-        "train/seq.out", "\n".join(TAGS[s] for s in SENTENCES[:4]).encode(), "train/seq.out line 5: missing"
+        "train/seq.out",
+        "\n".join(TAGS[s] for s in SENTENCES[:4]).encode(),
+        "train/seq.out line 5: missing",
     ),
     "label_count_mismatch": ("test/label", b"atis_flight\n" * 4, "test/label line 4: one line too many"),
     "label_line_missing": ("test/label", b"atis_flight\n" * 2, "test/label line 3: missing"),
     "bad_tag_prefix": (
-        "dev/seq.out", b"O O B-fromloc.city_name O X-toloc.city_name\nO O O O\n",
+        "dev/seq.out",
+        b"O O B-fromloc.city_name O X-toloc.city_name\nO O O O\n",
         "dev/seq.out line 1: tag 'X-toloc.city_name' (word 5)",
     ),
     "lowercase_o": (
-        "dev/seq.out", b"O O B-fromloc.city_name O B-toloc.city_name\no O O O\n", "dev/seq.out line 2: tag 'o'"
+        "dev/seq.out",
+        b"O O B-fromloc.city_name O B-toloc.city_name\no O O O\n",
+        "dev/seq.out line 2: tag 'o'",
     ),
     "bare_prefix": ("dev/seq.out", b"O O B-fromloc.city_name O B-\nO O O O\n", "dev/seq.out line 1: tag 'B-'"),
     "not_utf8": (
-        "test/seq.in", b"arrive in san francisco\nground transportation in dallas\ncheapest fare to s\xe9oul\n",
+        "test/seq.in",
+        b"arrive in san francisco\nground transportation in dallas\ncheapest fare to s\xe9oul\n",
         "test/seq.in line 3: bytes that are not UTF-8 (0xe9 at column 19)",
     ),
     "empty_line_inside": (
-        "train/seq.in", ("\n".join(SENTENCES[:2]) + "\n\n" + "\n".join(SENTENCES[3:])).encode(),
+        "train/seq.in",
+        ("\n".join(SENTENCES[:2]) + "\n\n" + "\n".join(SENTENCES[3:])).encode(),
         "train/seq.in line 3: empty line",
     ),
     "empty_file": ("test/seq.out", b"\n", "test/seq.out line 1: empty file"),
+    "context_count_mismatch": ("dev/context", b"- - - - 1\n- 1 -\n", "dev/context line 2: 3 entries for 4 words"),
+    "context_line_missing": ("dev/context", b"- - - - 1\n", "dev/context line 2: missing"),
+    "context_bad_entry": (
+        "dev/context",
+        b"- - - - 1\n- 0 - 2\n",
+        "dev/context line 2: entry '0' (word 2) is not - or a cue distance",
+    ),
+    "context_not_a_number": ("test/context", b"- - 1 2\n- - - -\n- - - x\n", "test/context line 3: entry 'x' (word 4)"),
 }
 
 
@@ -244,6 +261,36 @@ def test_unknown_source_and_unknown_file_type_are_errors(tmp_path):
         load_dataset(str(tmp_path / "x.json"))
     with pytest.raises(DatasetError, match="dev_fraction"):
         load_dataset("travel", dev_fraction=0.7)
+
+
+def test_context_file_is_read_beside_seq_in_and_written_back(tmp_path):
+    root = make_folder(tmp_path / "d")
+    (root / "train" / "context").write_text("- - - - 1\n- 1 - 3\n- - 1 2\n- - - -\n- - - 1\n")
+    dataset = load_dataset(str(root))
+    assert dataset.train.context[1] == [-1, 1, -1, 3]
+    assert dataset.train.context[3] == [-1, -1, -1, -1]
+    assert dataset.dev.context is None  # the file is optional, split by split
+    write_dataset(dataset, tmp_path / "copy")
+    assert (tmp_path / "copy" / "train" / "context").read_text() == (root / "train" / "context").read_text()
+    assert not (tmp_path / "copy" / "dev" / "context").exists()
+    assert load_dataset(str(tmp_path / "copy")).splits() == dataset.splits()
+
+
+def test_split_carries_context_through_head_select_and_carving(tmp_path):
+    split = Split(words=[["a"], ["b", "c"], ["d"]], tags=[["O"], ["O", "O"], ["O"]], context=[[-1], [2, -1], [1]])
+    assert split.head(2).context == [[-1], [2, -1]]
+    assert split.select([2, 0]).context == [[1], [-1]]
+    root = tmp_path / "nodev"
+    write_split(root / "train", [f"to city{n}" for n in range(20)], ["O B-toloc.city_name"] * 20)
+    (root / "train" / "context").write_text("".join(f"- {1 + n % 3}\n" for n in range(20)))
+    write_split(root / "test", ["to x"], ["O B-toloc.city_name"])
+    dataset = load_dataset(str(root), dev_fraction=0.25)
+    for part in (dataset.train, dataset.dev):
+        assert part.context == [[-1, 1 + int(words[1][4:]) % 3] for words in part.words]
+    with pytest.raises(DatasetError, match="sentence 2: 1 context entries for 2 words"):
+        Split(words=[["a"], ["b", "c"]], tags=[["O"], ["O", "O"]], context=[[-1], [1]])
+    with pytest.raises(DatasetError, match="2 sentences but 1 context sequences"):
+        Split(words=[["a"], ["b"]], tags=[["O"], ["O"]], context=[[-1]])
 
 
 def test_split_checks_lengths_and_head_keeps_the_first_sentences():

@@ -6,8 +6,9 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from data import generate_travel, load_dataset
-from data.travel import DEMO_SENTENCES, HELD_OUT_AIRLINES, HELD_OUT_CITIES
+from data import generate_travel, load_dataset, write_dataset
+from data.readers import NO_CONTEXT
+from data.travel import CUES, DEMO_SENTENCES, HELD_OUT_AIRLINES, HELD_OUT_CITIES
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +103,7 @@ def test_taipei_and_the_demo_phrasings_occur_in_train_in_both_roles(travel):
                 continue
             on = words.index("on", start)
             city_tags = {tag[2:] for tag in tags[start:on]}
-            date_tags = {tag[2:].split(".")[0] for tag in tags[on + 1:]}
+            date_tags = {tag[2:].split(".")[0] for tag in tags[on + 1 :]}
             if words[start] != "in" and len(city_tags) == 1 and len(date_tags) == 1:
                 phrasings[(opening, city_tags.pop(), date_tags.pop())] += 1
     assert phrasings[("i would like to arrive", "toloc.city_name", "arrive_date")] >= 10
@@ -187,6 +188,151 @@ def test_dates_and_times_are_written_in_the_atis_ways(travel):
             if words[position] == "twenty" and words[position - 1] in months:
                 assert tags[position].startswith("B-") and tags[position].endswith("_date.day_number")
                 assert tags[position + 1] == "I-" + tags[position][2:]
-                assert tags[position - 1] == tags[position][:-len("day_number")] + "month_name"
+                assert tags[position - 1] == tags[position][: -len("day_number")] + "month_name"
                 found += 1
     assert found >= 20
+
+
+# --------------------------------------------------------------------------- context: cues and their distances
+
+ROLE_OF_SLOT = {"fromloc": "depart", "depart_date": "depart", "toloc": "arrive", "arrive_date": "arrive"}
+
+
+def marked_words(split):
+    """(sentence, position, distance) of every word that `context` marks."""
+    for number, distances in enumerate(split.context):
+        for position, distance in enumerate(distances):
+            if distance != NO_CONTEXT:
+                yield number, position, distance
+
+
+def test_context_marks_cities_and_dates_one_entry_per_word(travel):
+    for split in travel.splits().values():
+        assert len(split.context) == len(split.words)
+        for words, distances in zip(split.words, split.context):
+            assert len(distances) == len(words)
+            assert all(distance == NO_CONTEXT or distance >= 1 for distance in distances)
+        for number, position, _ in marked_words(split):
+            tag = split.tags[number][position]
+            assert tag[:2] in ("B-", "I-")
+            assert tag[2:].split(".")[0] in ROLE_OF_SLOT, tag
+    test = travel.test
+    counts = Counter(test.tags[number][position][2:].split(".")[0] for number, position, _ in marked_words(test))
+    assert min(counts.values()) >= 150 and sum(counts.values()) >= 1000  # cities and dates in both roles
+
+
+def test_every_marked_word_has_its_cue_at_the_marked_distance(travel):
+    for split in travel.splits().values():
+        for number, position, distance in marked_words(split):
+            words, tags = split.words[number], split.tags[number]
+            role = ROLE_OF_SLOT[tags[position][2:].split(".")[0]]
+            is_date = "_date." in tags[position]
+            found = []
+            for cue in (position - distance, position + distance):
+                if 0 <= cue < len(words) and words[cue] in CUES and tags[cue] == "O":
+                    cue_role, decides_dates = CUES[words[cue]]
+                    # A date's cue is a verb of its role; a city's is of its role, or ("boston to denver") any cue.
+                    if (decides_dates or not is_date) and (cue_role == role or not is_date):
+                        found.append(cue)
+            assert found, (" ".join(words), position, distance)
+
+
+def test_unmarked_cities_and_dates_are_the_ones_no_cue_decides(travel):
+    # Stops and ground-service cities have no arrive or leave cue; "flights from boston to denver on monday"
+    # is a departure date by ATIS's custom. Every departure or arrival city is marked, but in "between boston
+    # and denver", where the order decides.
+    for split in travel.splits().values():
+        for words, tags, distances in zip(split.words, split.tags, split.context):
+            for tag, distance in zip(tags, distances):
+                if tag[2:] in ("stoploc.city_name", "city_name") or tag == "O":
+                    assert distance == NO_CONTEXT
+                if tag[2:] in ("fromloc.city_name", "toloc.city_name") and "between" not in words:
+                    assert distance != NO_CONTEXT
+
+
+def long_range_sentences(split, at_least=6):
+    """Sentences with a comma-delimited gap whose marked words lie `at_least` words or more from their cue."""
+    return [
+        number
+        for number, distances in enumerate(split.context)
+        if "," in split.words[number] and max(distances) >= at_least
+    ]
+
+
+def test_long_range_sentences_put_a_gap_between_the_cue_and_the_words_it_decides(travel):
+    before = after = 0
+    roles = Counter()
+    for split in travel.splits().values():
+        for number in long_range_sentences(split):
+            words, tags, distances = split.words[number], split.tags[number], split.context[number]
+            cue = next(position for position, word in enumerate(words) if word in CUES and CUES[word][1])
+            for position, distance in enumerate(distances):
+                if distance == NO_CONTEXT:
+                    continue
+                assert abs(position - cue) == distance
+                before += cue < position
+                after += cue > position
+                roles[ROLE_OF_SLOT[tags[position][2:].split(".")[0]]] += 1
+                # Between the cue and the word: no other cue, and no role but that of the words the cue decides.
+                between = range(min(cue, position) + 1, max(cue, position))
+                # (Only the cue's own neighbours: "i plan to arrive", "leave from on july 22nd".)
+                allowed = {("to", cue - 1), ("from", cue + 1)}
+                assert not any(words[p] in CUES and (words[p], p) not in allowed for p in between), " ".join(words)
+                assert all(distances[p] != NO_CONTEXT for p in between if tags[p][2:].split(".")[0] in ROLE_OF_SLOT), (
+                    " ".join(words)
+                )
+    assert before >= 1000 and after >= 500  # the cue comes first, or after the city or date
+    assert 0.45 <= roles["arrive"] / (roles["arrive"] + roles["depart"]) <= 0.55
+
+
+def test_gap_words_tell_nothing_about_the_role(travel):
+    # The same fillers come after "arrive" as after "leave": their word counts differ only by chance.
+    fillers = {"arrive": Counter(), "depart": Counter()}
+    for number in long_range_sentences(travel.train):
+        words, tags = travel.train.words[number], travel.train.tags[number]
+        first, last = words.index(","), len(words) - 1 - words[::-1].index(",")
+        role = next(ROLE_OF_SLOT[tag[2:].split(".")[0]] for tag in tags if tag[2:].split(".")[0] in ROLE_OF_SLOT)
+        fillers[role].update(words[first + 1 : last])
+        assert all(tag[2:].split(".")[0] not in ROLE_OF_SLOT for tag in tags[first + 1 : last])
+    arrive, depart = fillers["arrive"], fillers["depart"]
+    for word in set(arrive) | set(depart):
+        if arrive[word] + depart[word] >= 100:
+            assert 0.4 <= arrive[word] / (arrive[word] + depart[word]) <= 0.6, word
+
+
+def test_cue_distance_and_long_range_share_are_honoured():
+    near = generate_travel(seed=2, train_size=800, dev_size=20, test_size=20, max_cue_distance=10)
+    far = generate_travel(seed=2, train_size=800, dev_size=20, test_size=20, max_cue_distance=30)
+    for dataset, longest in ((near, 10), (far, 30)):
+        found = max(distance for split in dataset.splits().values() for row in split.context for distance in row)
+        assert longest - 3 <= found <= longest
+    default = generate_travel(seed=2, train_size=800, dev_size=20, test_size=20)
+    assert max(distance for row in default.train.context for distance in row) == 20
+    none = generate_travel(seed=2, train_size=800, dev_size=20, test_size=20, long_range_share=0.0)
+    half = generate_travel(seed=2, train_size=800, dev_size=20, test_size=20, long_range_share=0.5)
+    assert not any("," in words for words in none.train.words)
+    share = sum("," in words for words in half.train.words) / len(half.train)
+    assert 0.40 <= share <= 0.52  # a few long-range sentences have no room for a gap
+    # The template sentences come from a stream of their own: the long-range share does not change them.
+    templated = [words for words in half.train.words if "," not in words]
+    assert templated == none.train.words[: len(templated)]
+    for argument, value in (("max_cue_distance", 3), ("max_cue_distance", 8.5), ("long_range_share", 1.5)):
+        with pytest.raises(ValueError, match=argument):
+            generate_travel(**{argument: value})
+
+
+def test_a_tagger_that_sees_one_word_at_a_time_gets_about_half_of_the_context_words(travel):
+    tagger = majority_tagger(travel.train, word_alone)
+    right = total = 0
+    for number, position, _ in marked_words(travel.test):
+        right += tagger.get(travel.test.words[number][position], "O") == travel.test.tags[number][position]
+        total += 1
+    assert 0.40 <= right / total <= 0.55
+
+
+def test_written_travel_folder_reads_back_with_its_context(tmp_path):
+    small = generate_travel(seed=3, train_size=300, dev_size=40, test_size=40)
+    write_dataset(small, tmp_path / "travel")
+    first = (tmp_path / "travel" / "train" / "context").read_text().splitlines()[0]
+    assert first.split() == ["-" if d == NO_CONTEXT else str(d) for d in small.train.context[0]]
+    assert load_dataset(str(tmp_path / "travel")).splits() == small.splits()
