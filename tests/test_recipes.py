@@ -4,6 +4,7 @@ and tagging from the saved folder."""
 import importlib
 import inspect
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import keras
 import pytest
 
 import data
+from recipes import scoring
 from recipes.machinery import flags, settings, tagging
 from recipes.predict import Tagger
 
@@ -88,6 +90,34 @@ def test_recipe_trains_and_writes_its_run_folder(name, flags, tiny_dir, tmp_path
     assert "test: slot precision" in out and "taipei" in out
     loaded = keras.saving.load_model(folder / "model.keras", safe_mode=True)
     assert loaded.count_params() == saved["parameters"]
+
+
+def saved_predictions(run_dir):
+    return [
+        [line.split(" ")[2] for line in block.splitlines()]
+        for block in (run_dir / "test_predictions.txt").read_text().strip().split("\n\n")
+    ]
+
+
+def test_context_accuracy_is_scored_where_the_data_marks_it_and_only_there(tiny_dir, tmp_path, capsys):
+    run("elman", tiny_dir, tmp_path / "marked", "--depth", "1")
+    saved = json.loads((tmp_path / "marked" / "metrics.json").read_text())
+    dataset = data.load_dataset(str(tiny_dir))
+    expected = scoring.context_accuracy(dataset.test.tags, saved_predictions(tmp_path / "marked"), dataset.test.context)
+    assert saved["test"]["context"] == json.loads(json.dumps(expected))
+    marked_dev_words = sum(distance >= 1 for sentence in dataset.dev.context for distance in sentence)
+    assert saved["dev"]["context"]["count"] == marked_dev_words > 0
+    out = capsys.readouterr().out
+    assert f"test: context accuracy {expected['accuracy']:.4f} on the {expected['count']:,} words" in out
+
+    plain = tmp_path / "plain"  # the same sentences without their context files
+    shutil.copytree(tiny_dir, plain)
+    for split in ("train", "dev", "test"):
+        (plain / split / "context").unlink()
+    run("elman", plain, tmp_path / "unmarked", "--depth", "1")
+    saved = json.loads((tmp_path / "unmarked" / "metrics.json").read_text())
+    assert "context" not in saved["dev"] and "context" not in saved["test"]
+    assert "context accuracy" not in capsys.readouterr().out
 
 
 def test_predict_round_trip_from_a_saved_run(tiny_dir, tmp_path):

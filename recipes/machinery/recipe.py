@@ -111,10 +111,17 @@ def fit(model, encoder, dataset, settings, run_dir, state=None):
 
 
 def evaluate(model, encoder, dataset, buckets):
-    """Slot scores on dev and test, and the predicted test tags."""
-    dev = scoring.score(dataset.dev.tags, predict_split(model, encoder, dataset.dev, buckets=buckets))
-    test_predictions = predict_split(model, encoder, dataset.test, buckets=buckets)
-    return dev, scoring.score(dataset.test.tags, test_predictions), test_predictions
+    """Slot scores on dev and test, and the predicted test tags. Where the data marks
+    the words whose slot a cue decides (`Split.context`), the scores also hold
+    `context`: the accuracy on those words, overall and by cue distance."""
+    scores = {}
+    for name in ("dev", "test"):
+        split = getattr(dataset, name)
+        predicted = predict_split(model, encoder, split, buckets=buckets)
+        scores[name] = scoring.score(split.tags, predicted)
+        if split.context is not None:
+            scores[name]["context"] = scoring.context_accuracy(split.tags, predicted, split.context)
+    return scores["dev"], scores["test"], predicted
 
 
 def run_metrics(name, dataset, dev, test, monitor, train_seconds, model, run_dir):

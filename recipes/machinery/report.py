@@ -29,10 +29,27 @@ def print_results(dev, test, metrics, train_seconds, run_dir):
         f"trained {metrics['epochs']} epochs in {train_seconds:.1f} s (best dev epoch {metrics['best_epoch']}); "
         f"run folder: {run_dir}"
     )
+    if test.get("context"):
+        print_context("test", test["context"])
 
 
 def summary(result):
-    return {key: result[key] for key in ("precision", "recall", "f1", "token_accuracy", "sentence_accuracy")}
+    """What `metrics.json` keeps of a split's scores (`context` only where the data marks it)."""
+    keys = ("precision", "recall", "f1", "token_accuracy", "sentence_accuracy", "context")
+    return {key: result[key] for key in keys if key in result}
+
+
+def print_context(name, context):
+    """The ambiguity as a number: accuracy on the words whose slot a cue elsewhere decides."""
+    if not context["count"]:
+        return
+    by_distance = ", ".join(
+        f"{bucket['distances']} {bucket['accuracy']:.3f} ({bucket['count']})" for bucket in context["by_distance"]
+    )
+    print(
+        f"{name}: context accuracy {context['accuracy']:.4f} on the {context['count']:,} words whose slot a cue "
+        f"elsewhere in the sentence decides; by words from the cue: {by_distance}"
+    )
 
 
 def print_scores(name, result, worst=5):
