@@ -1,8 +1,8 @@
 """A distributed search on this machine: a chief that hands out trials and workers that train them.
 
-    run_distributed(argv, workers=2, project_dir=..., describe=describe_values)
+    run_distributed(argv, worker_count=2, project_dir=..., describe=describe_values)
 
-starts `python -m recipes.tune <argv> --serve-only` as the chief and `workers`
+starts `python -m recipes.tune <argv> --serve-only` as the chief and `worker_count`
 copies of `python -m recipes.tune <argv>` as workers, all talking to each other
 over gRPC on 127.0.0.1 through keras-tuner's environment variables
 (`KERASTUNER_ORACLE_IP`, `KERASTUNER_ORACLE_PORT`, `KERASTUNER_TUNER_ID`).
@@ -43,8 +43,8 @@ def stop_process(process, seconds=10):
     return process.returncode
 
 
-def run_distributed(argv, workers, project_dir, describe):
-    """Starts a chief and `workers` workers on 127.0.0.1, prints trials as they
+def run_distributed(argv, worker_count, project_dir, describe):
+    """Starts a chief and `worker_count` workers on 127.0.0.1, prints trials as they
     end (`describe(values)` names a configuration), and stops the chief once
     every worker has exited."""
     port = free_port()
@@ -66,8 +66,8 @@ def run_distributed(argv, workers, project_dir, describe):
             )
 
     chief = start("chief", ["--serve-only"])
-    count, workers = workers, {f"tuner{i}": start(f"tuner{i}") for i in range(workers)}
-    print(f"chief and {count} workers on 127.0.0.1:{port}; their output: {logs}/", flush=True)
+    workers = {f"tuner{i}": start(f"tuner{i}") for i in range(worker_count)}
+    print(f"chief and {worker_count} workers on 127.0.0.1:{port}; their output: {logs}/", flush=True)
     reported = {trial["trial_id"] for trial in load_trials(project_dir) if trial["status"] in ("COMPLETED", "FAILED")}
     try:
         while True:
