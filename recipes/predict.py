@@ -31,7 +31,7 @@ import keras
 import custom_layers  # noqa: F401  (registers the custom layers for loading)
 import data
 from data.command_line import Parser, exit_on_errors
-from recipes.machinery.errors import EXIT_CODES, UsageError
+from recipes.machinery.errors import EXIT_CODES, UsageError, first_line
 from recipes.machinery.flags import batch_size, describe
 from recipes.machinery.tagging import tag_sentences
 
@@ -64,8 +64,7 @@ class Tagger:
         try:
             model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
         except Exception as error:  # a corrupted or foreign file: report it on one line
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise UsageError(f"{model_path}: cannot be loaded ({reason})") from error
+            raise UsageError(f"{model_path}: cannot be loaded ({first_line(error)})") from error
         check_encoder_fits(model, encoder, encoder_path)
         return cls(model, encoder)
 

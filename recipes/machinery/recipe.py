@@ -114,14 +114,14 @@ def evaluate(model, encoder, dataset, buckets):
     """Slot scores on dev and test, and the predicted test tags. Where the data marks
     the words whose slot a cue decides (`Split.context`), the scores also hold
     `context`: the accuracy on those words, overall and by cue distance."""
-    scores = {}
+    scores, predictions = {}, {}
     for name in ("dev", "test"):
         split = getattr(dataset, name)
-        predicted = predict_split(model, encoder, split, buckets=buckets)
-        scores[name] = scoring.score(split.tags, predicted)
+        predictions[name] = predict_split(model, encoder, split, buckets=buckets)
+        scores[name] = scoring.score(split.tags, predictions[name])
         if split.context is not None:
-            scores[name]["context"] = scoring.context_accuracy(split.tags, predicted, split.context)
-    return scores["dev"], scores["test"], predicted
+            scores[name]["context"] = scoring.context_accuracy(split.tags, predictions[name], split.context)
+    return scores["dev"], scores["test"], predictions["test"]
 
 
 def run_metrics(name, dataset, dev, test, monitor, train_seconds, model, run_dir):
