@@ -7,6 +7,8 @@
 * `CRF`: a linear-chain conditional random field tag head.
 * `OneHot`, `TrigramEmbedding`, `ContextWindow`: word encodings and a
   context window that keep the padding mask.
+* `AttentionPooling`, `StepBroadcast`: a sentence vector read from the words
+  (for the intent), and that vector repeated at every word.
 
 Every class is registered for serialization under the package name
 `custom_layers`, so models that use them save to `.keras` and load with
@@ -17,8 +19,10 @@ from custom_layers.crf import CRF, bio_transition_mask
 from custom_layers.encoding import ContextWindow, OneHot, TrigramEmbedding
 from custom_layers.jordan import JordanRNN, JordanRNNCell
 from custom_layers.peephole import PeepholeLSTM, PeepholeLSTMCell
+from custom_layers.pooling import AttentionPooling, StepBroadcast
 
 __all__ = [
+    "AttentionPooling",
     "CRF",
     "ContextWindow",
     "JordanRNN",
@@ -26,6 +30,7 @@ __all__ = [
     "OneHot",
     "PeepholeLSTM",
     "PeepholeLSTMCell",
+    "StepBroadcast",
     "TrigramEmbedding",
     "bio_transition_mask",
 ]

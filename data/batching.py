@@ -12,6 +12,8 @@ in corpus order), the model inputs, the tag ids and the sample weights:
     inputs  {"words": int32 (B, L), "trigrams": int32 (B, L, K)}
     tags    int32 (B, L), -1 at padded steps
     weights float32 (B, L), 1.0 at real words and 0.0 at padded steps
+    intents int32 (B,), the intent id of each sentence, -1 on filler rows
+            (None when the encoder or the split has no intents)
 
 Padding is also id 0 in `words` and `trigrams`, which is what masks the
 recurrent layers; the -1 tags and zero weights keep padding out of the loss.
@@ -33,6 +35,7 @@ class EncodedSplit:
     trigram_ids: list
     tag_ids: list | None
     max_trigrams: int
+    intent_ids: np.ndarray | None = None
 
     def __len__(self):
         return len(self.word_ids)
@@ -48,13 +51,17 @@ class Batch:
     inputs: dict
     tags: np.ndarray | None
     weights: np.ndarray
+    intents: np.ndarray | None = None
 
 
-def encode_split(encoder, split, with_tags=True):
-    """Encodes a `data.Split` with a fitted `data.Encoder`.
+def encode_split(encoder, split, with_tags=True, with_intents=True):
+    """Encodes a `data.Split` with a fitted `data.Encoder`: word and trigram ids, and
+    with `with_tags` tag ids and (with `with_intents`, where the encoder and
+    the split have intents) intent ids.
 
-    Tags unseen in train become "O" ids here; they only feed the loss, while
-    scoring always reads the gold tag strings of the split itself.
+    Tags unseen in train become "O" ids here, and intents unseen in train -1
+    (which the intent loss skips); they only feed the loss, while scoring
+    always reads the gold tag and intent strings of the split itself.
     """
     word_ids = [np.asarray(encoder.encode_words(words), dtype=np.int32) for words in split.words]
     trigram_ids = [
@@ -64,7 +71,10 @@ def encode_split(encoder, split, with_tags=True):
     tag_ids = None
     if with_tags and split.tags is not None:
         tag_ids = [np.asarray(encoder.encode_tags(tags, unknown="O"), dtype=np.int32) for tags in split.tags]
-    return EncodedSplit(word_ids, trigram_ids, tag_ids, encoder.max_trigrams)
+    intent_ids = None
+    if with_tags and with_intents and split.intents is not None and getattr(encoder, "intents", None):
+        intent_ids = np.asarray(encoder.encode_intents(split.intents, unknown=PAD_TAG), dtype=np.int32)
+    return EncodedSplit(word_ids, trigram_ids, tag_ids, encoder.max_trigrams, intent_ids)
 
 
 def bucket_length(length, buckets=DEFAULT_BUCKETS):
@@ -135,6 +145,10 @@ def _assemble(encoded, indices, length, features, rows):
         inputs["trigrams"] = np.zeros((count, length, encoded.max_trigrams), dtype=np.int32)
     tags = np.full((count, length), PAD_TAG, dtype=np.int32) if encoded.tag_ids is not None else None
     weights = np.zeros((count, length), dtype=np.float32)
+    intents = None
+    if encoded.intent_ids is not None:
+        intents = np.full((count,), PAD_TAG, dtype=np.int32)
+        intents[: len(indices)] = encoded.intent_ids[np.asarray(indices, dtype=np.int64)]
     for row, index in enumerate(indices):
         size = len(encoded.word_ids[index])
         if "words" in inputs:
@@ -144,4 +158,4 @@ def _assemble(encoded, indices, length, features, rows):
         if tags is not None:
             tags[row, :size] = encoded.tag_ids[index]
         weights[row, :size] = 1.0
-    return Batch(np.asarray(indices), inputs, tags, weights)
+    return Batch(np.asarray(indices), inputs, tags, weights, intents)

@@ -8,7 +8,9 @@ Three vocabularies, all fitted on the training split only:
 - letter trigrams of the normalized words, with the same two reserved ids, so a
   word never seen in train still has an informative encoding
   ("taipei" -> "#ta", "tai", "aip", "ipe", "pei", "ei#");
-- tags, in id order: "O" first, then the other tags alphabetically.
+- tags, in id order: "O" first, then the other tags alphabetically;
+- intents (when train has them), alphabetically; an intent is one string, so
+  a multi-intent label such as `atis_flight#atis_airfare` is one intent.
 
 Example:
 
@@ -57,6 +59,7 @@ class Encoder:
         words: the word vocabulary in id order (`words[0] == "<pad>"`,
             `words[1] == "<other>"`).
         tags: tag names in id order ("O" first when train has it).
+        intents: intent names in id order; empty when train has no intents.
         max_trigrams: trigram ids per word; longer words keep their first
             `max_trigrams` trigrams, shorter ones are padded with 0.
     """
@@ -70,6 +73,7 @@ class Encoder:
         words,
         trigrams,
         tags,
+        intents=(),
         lowercase=True,
         normalize_digits=True,
         min_count=1,
@@ -87,18 +91,30 @@ class Encoder:
         self._word_ids = {word: index for index, word in enumerate(words, start=2)}
         self._trigram_ids = {trigram: index for index, trigram in enumerate(trigrams, start=2)}
         self._tag_ids = {tag: index for index, tag in enumerate(self.tags)}
+        self.intents = list(intents)
+        self._intent_ids = {intent: index for index, intent in enumerate(self.intents)}
 
     # ------------------------------------------------------------------ fitting
 
     @classmethod
     def fit(
-        cls, words, tags, *, lowercase=True, normalize_digits=True, min_count=1, trigram_boundary=True, max_trigrams=16
+        cls,
+        words,
+        tags,
+        intents=None,
+        *,
+        lowercase=True,
+        normalize_digits=True,
+        min_count=1,
+        trigram_boundary=True,
+        max_trigrams=16,
     ) -> "Encoder":
-        """Fit the three vocabularies on training sentences.
+        """Fit the vocabularies on training sentences.
 
         Args:
             words: sentences of words (the training split's `words`).
             tags: their tags, one per word.
+            intents: one intent per sentence (the training split's `intents`), or None.
             lowercase: compare words in lowercase.
             normalize_digits: write every digit as `0` ("2nd" -> "0nd", "645" -> "000").
             min_count: a word or trigram seen fewer times in train is `OTHER`.
@@ -116,6 +132,8 @@ class Encoder:
             )
         if len(words) != len(tags):
             raise DatasetError(f"{len(words)} word sequences but {len(tags)} tag sequences")
+        if intents is not None and len(intents) != len(words):
+            raise DatasetError(f"{len(words)} word sequences but {len(intents)} intents")
         encoder = cls(
             words=[],
             trigrams=[],
@@ -142,6 +160,7 @@ class Encoder:
             words=_frequency_order(word_counts, min_count),
             trigrams=_frequency_order(trigram_counts, min_count),
             tags=tag_names,
+            intents=sorted(set(intents)) if intents is not None else (),
             lowercase=lowercase,
             normalize_digits=normalize_digits,
             min_count=min_count,
@@ -164,6 +183,11 @@ class Encoder:
     @property
     def num_tags(self) -> int:
         return len(self.tags)
+
+    @property
+    def num_intents(self) -> int:
+        """Intents seen in train; 0 when train has none."""
+        return len(self.intents)
 
     # ------------------------------------------------------------------ words
 
@@ -245,6 +269,27 @@ class Encoder:
             names.append(self.tags[index])
         return names
 
+    # ------------------------------------------------------------------ intents
+
+    def encode_intents(self, intents, *, unknown=None) -> list[int]:
+        """Intent ids. An intent that never occurs in train raises `DatasetError`,
+        unless `unknown` is an int (such as -1, which the intent loss ignores):
+        then it maps to that. Score on the gold strings, never on ids."""
+        ids = []
+        for intent in intents:
+            index = self._intent_ids.get(intent, unknown)
+            if index is None:
+                raise DatasetError(f"intent {intent!r} does not occur in the training data")
+            ids.append(index)
+        return ids
+
+    def decode_intent(self, index) -> str:
+        """The intent name of an id."""
+        index = int(index)
+        if not 0 <= index < len(self.intents):
+            raise ValueError(f"intent id {index} is outside 0..{len(self.intents) - 1}")
+        return self.intents[index]
+
     # ------------------------------------------------------------------ saving
 
     def get_config(self) -> dict:
@@ -260,6 +305,7 @@ class Encoder:
             "words": self.words,
             "trigrams": self.trigram_vocabulary,
             "tags": self.tags,
+            "intents": self.intents,
         }
 
     @classmethod
@@ -291,10 +337,16 @@ class Encoder:
                 raise DatasetError(f"encoder config: {key!r} holds an entry twice")
         if not config["tags"] or len(set(config["tags"])) != len(config["tags"]):
             raise DatasetError("encoder config: 'tags' must be a non-empty list of distinct tags")
+        intents = config.get("intents", [])  # encoders saved before intents existed hold none
+        if not isinstance(intents, list) or not all(isinstance(item, str) and item for item in intents):
+            raise DatasetError("encoder config: 'intents' must be a list of non-empty strings")
+        if len(set(intents)) != len(intents):
+            raise DatasetError("encoder config: 'intents' holds an entry twice")
         return cls(
             words=config["words"][2:],
             trigrams=config["trigrams"][2:],
             tags=config["tags"],
+            intents=intents,
             lowercase=config["lowercase"],
             normalize_digits=config["normalize_digits"],
             min_count=config["min_count"],
@@ -330,5 +382,5 @@ class Encoder:
     def __repr__(self) -> str:
         return (
             f"Encoder(words={self.word_vocabulary_size}, trigrams={self.trigram_vocabulary_size}, "
-            f"tags={self.num_tags}, max_trigrams={self.max_trigrams})"
+            f"tags={self.num_tags}, intents={self.num_intents}, max_trigrams={self.max_trigrams})"
         )

@@ -51,14 +51,18 @@ def build_model(
     window=SHARED.window,
     dropout=dropout,
     head=head,
+    intent=SHARED.intent,
+    intent_pooling=SHARED.intent_pooling,
+    intent_to_slots=SHARED.intent_to_slots,
 ):
-    """Word features -> [Bidirectional(SimpleRNN)] x depth -> a tag score per word."""
+    """Word features -> [Bidirectional(SimpleRNN)] x depth -> a tag score per word, and the sentence's intent."""
     inputs, x = model_parts.encode_inputs(encoder, encoding, embedding_dim, window, dropout)
     for _ in range(depth):
         layer = keras.layers.SimpleRNN(units, return_sequences=True)
         x = keras.layers.Bidirectional(layer)(x) if bidirectional else layer(x)
         x = keras.layers.Dropout(dropout)(x)
-    outputs = model_parts.tag_head(x, encoder.tags, head)
+    # With intents in the data: {"tags": scores per word, "intent": logits per sentence}.
+    outputs = model_parts.output_heads(x, encoder, head, intent, intent_pooling, intent_to_slots)
     return keras.Model(inputs, outputs, name="elman_tagger")
 
 

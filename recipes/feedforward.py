@@ -42,8 +42,11 @@ def build_model(
     window=window,
     dropout=dropout,
     head=SHARED.head,
+    intent=SHARED.intent,
+    intent_pooling=SHARED.intent_pooling,
+    intent_to_slots=SHARED.intent_to_slots,
 ):
-    """Word features -> [Dense] x depth -> a tag score per word; no memory anywhere.
+    """Word features -> [Dense] x depth -> a tag score per word, and the sentence's intent; no memory anywhere.
 
     `bidirectional` is accepted so that every recipe shares one signature; a
     feed-forward layer has no direction.
@@ -52,7 +55,8 @@ def build_model(
     for _ in range(depth):
         x = keras.layers.Dense(units, activation="relu")(x)
         x = keras.layers.Dropout(dropout)(x)
-    outputs = model_parts.tag_head(x, encoder.tags, head)
+    # With intents in the data: {"tags": scores per word, "intent": logits per sentence}.
+    outputs = model_parts.output_heads(x, encoder, head, intent, intent_pooling, intent_to_slots)
     return keras.Model(inputs, outputs, name="feedforward_tagger")
 
 

@@ -8,12 +8,16 @@ Description: Loads a run folder once and prints the words, tags and slots of eac
 Each sentence gives one line of JSON:
 
     {"words": ["leave", "taipei", ...], "tags": ["O", "B-fromloc.city_name", ...],
-     "slots": {"fromloc.city_name": "taipei", ...}}
+     "slots": {"fromloc.city_name": "taipei", ...}, "intent": "atis_flight", "intent_confidence": 0.998}
+
+(`intent` and `intent_confidence` only when the model has an intent head.)
 
 Sentences are split into words on white space; a punctuation mark glued to a
 word ("taipei?", "(boston),") becomes a word of its own when the word is known
-to the model only without it. `words` lists the words so split, one tag each.
-An empty line gives `{"words": [], "tags": [], "slots": {}}`.
+to the model only without it; `--pretokenized` splits on white space only.
+`words` lists the words so split, one tag each. An empty line gives
+`{"words": [], "tags": [], "slots": {}}` (with `"intent": null` and
+`"intent_confidence": null` from a model with an intent head).
 
 From Python, load once and tag many:
 
@@ -33,6 +37,7 @@ import data
 from data.command_line import Parser, exit_on_errors
 from recipes.machinery.errors import EXIT_CODES, UsageError, first_line
 from recipes.machinery.flags import batch_size, describe
+from recipes.machinery.model_parts import has_intent, tag_output
 from recipes.machinery.tagging import tag_sentences
 
 
@@ -68,20 +73,31 @@ class Tagger:
         check_encoder_fits(model, encoder, encoder_path)
         return cls(model, encoder)
 
-    def tag(self, sentences, batch_size=64):
-        """Tags raw sentences (strings; words split as `recipes.machinery.tagging.split_words` does).
+    @property
+    def has_intent(self):
+        """Whether the model predicts an intent beside the tags."""
+        return has_intent(self.model)
+
+    def tag(self, sentences, batch_size=64, pretokenized=False):
+        """Tags raw sentences (strings; words split as `recipes.machinery.tagging.split_words`
+        does, or with `pretokenized` on white space only, as Hugging Face's
+        `is_split_into_words` takes words already split).
 
         Returns one dict per sentence: `words`, `tags` (one per word) and
         `slots` (BIO spans merged: `{"toloc.city_name": "new york"}`; a slot
-        that occurs twice maps to a list).
+        that occurs twice maps to a list); with an intent head also `intent`
+        (a string) and `intent_confidence` (its probability), both None for a
+        sentence without words.
         """
-        return tag_sentences(self.model, self.encoder, list(sentences), batch_size)
+        return tag_sentences(self.model, self.encoder, list(sentences), batch_size, pretokenized)
 
 
 def check_encoder_fits(model, encoder, encoder_path):
     """Raises `UsageError` when the encoder's vocabularies and tags are
     not the sizes the model was built for (an altered or mismatched encoder.json)."""
-    sizes = {"tags": (encoder.num_tags, model.output.shape[-1])}
+    sizes = {"tags": (encoder.num_tags, tag_output(model).shape[-1])}
+    if has_intent(model):
+        sizes["intents"] = (encoder.num_intents, model.output["intent"].shape[-1])
     for layer in model.layers:
         if isinstance(layer, keras.layers.Embedding):
             sizes["words"] = (encoder.word_vocabulary_size, layer.input_dim)
@@ -121,6 +137,12 @@ def main(argv=None):
     parser.add_argument("--model-dir", required=True, help="a run folder written by a recipe")
     parser.add_argument("sentences", nargs="*", help="sentences to tag; none: read one per line from standard input")
     parser.add_argument("--batch-size", type=batch_size, default=64, help="sentences per batch")
+    parser.add_argument(
+        "--pretokenized",
+        action="store_true",
+        help="the sentences are words already split: split on white space only, never split punctuation off "
+        "(a corpus's own seq.in then tags exactly as the run folder's test scores count it)",
+    )
     args = parser.parse_args(argv)
     with exit_on_errors(prog, {**EXIT_CODES, UnicodeEncodeError: 2}):
         tagger = Tagger.load(args.model_dir)
@@ -129,7 +151,7 @@ def main(argv=None):
             sentences = read_sentences([s.encode("utf-8", "surrogateescape") for s in args.sentences], "sentence {}")
         else:
             sentences = read_sentences(sys.stdin.buffer, "standard input line {}")
-    for result in tagger.tag(sentences, args.batch_size):
+    for result in tagger.tag(sentences, args.batch_size, args.pretokenized):
         print(json.dumps(result, ensure_ascii=False))
 
 

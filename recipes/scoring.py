@@ -215,3 +215,60 @@ def context_accuracy(gold_tags, predicted_tags, context, buckets=CONTEXT_BUCKETS
         "by_distance": by_distance,
         "longest": by_distance[-1] if by_distance else None,
     }
+
+
+def intent_scores(gold_intents, predicted_intents, gold_tags=None, predicted_tags=None):
+    """Intent accuracy, and with the tags the sentence-level semantic frame accuracy.
+
+    Intents are compared as strings, so a multi-intent label such as
+    `atis_flight#atis_airfare` is one label, right only when predicted whole,
+    and a gold intent the model never saw in train is always wrong: nothing is
+    dropped or remapped.
+
+    Args:
+        gold_intents: one gold intent string per sentence.
+        predicted_intents: one predicted intent string per sentence.
+        gold_tags, predicted_tags: the sentences' gold and predicted tags; with
+            them the result also holds `frame_accuracy`.
+
+    Returns:
+        A dict with `intent_accuracy` (a fraction), `frame_accuracy` (the share
+        of sentences whose intent and every tag are right; only with the tags)
+        and `per_intent`: a `pandas.DataFrame` with one row per intent (`intent`,
+        `precision`, `recall`, `f1`, `support`, `predicted`).
+
+        >>> intent_scores(["atis_flight", "atis_fare"], ["atis_flight", "atis_flight"])["intent_accuracy"]
+        0.5
+    """
+    if len(gold_intents) != len(predicted_intents):
+        raise ValueError(f"{len(gold_intents)} gold intents but {len(predicted_intents)} predicted")
+    right = [gold == predicted for gold, predicted in zip(gold_intents, predicted_intents)]
+    gold_count = collections.Counter(gold_intents)
+    predicted_count = collections.Counter(predicted_intents)
+    correct_count = collections.Counter(gold for gold, ok in zip(gold_intents, right) if ok)
+    rows = []
+    for intent in sorted(set(gold_count) | set(predicted_count)):
+        precision = _ratio(correct_count[intent], predicted_count[intent])
+        recall = _ratio(correct_count[intent], gold_count[intent])
+        rows.append(
+            {
+                "intent": intent,
+                "precision": precision,
+                "recall": recall,
+                "f1": _f1(precision, recall),
+                "support": gold_count[intent],
+                "predicted": predicted_count[intent],
+            }
+        )
+    result = {
+        "intent_accuracy": _ratio(sum(right), len(right)),
+        "per_intent": pd.DataFrame(rows, columns=["intent", "precision", "recall", "f1", "support", "predicted"]),
+    }
+    if gold_tags is not None:
+        if not len(gold_tags) == len(predicted_tags) == len(right):
+            raise ValueError(
+                f"{len(right)} intents but {len(gold_tags)} gold and {len(predicted_tags)} predicted tag sequences"
+            )
+        frames = [ok and list(g) == list(p) for ok, g, p in zip(right, gold_tags, predicted_tags)]
+        result["frame_accuracy"] = _ratio(sum(frames), len(frames))
+    return result

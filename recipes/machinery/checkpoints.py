@@ -117,11 +117,15 @@ def read_state(state_path):
     return state
 
 
+# The model flags of a config.json written before models had intent heads: such a run trained slots only.
+BEFORE_INTENTS = {"intent": False, "intent_pooling": "attention", "intent_to_slots": False}
+
+
 def resumed_settings(settings, run_dir):
     """`settings` with the model flags of the run's `config.json` (the command line
     chooses data, batches and seed; the saved run, the model)."""
     config_path = Path(run_dir) / "config.json"
-    saved = read_json_object(config_path)
+    saved = {**BEFORE_INTENTS, **read_json_object(config_path)}
     for key in MODEL_FLAGS:
         if key not in saved:
             raise UsageError(f"{config_path}: {key!r} is missing")
@@ -143,7 +147,7 @@ def resume_model(build_model, settings, run_dir):
     encoder = data.Encoder.load(Path(run_dir) / "encoder.json")
     try:
         model = build_model(encoder, **model_options(settings))
-        compile_model(model, settings.learning_rate)
+        compile_model(model, settings.learning_rate, settings.intent_weight)
         model.optimizer.build(model.trainable_variables)
     except Exception as error:
         raise UsageError(f"{config_path}: its model flags do not build a model ({first_line(error)})") from None

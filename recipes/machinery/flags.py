@@ -15,7 +15,7 @@ import math
 
 import data
 from data.command_line import Parser
-from recipes.machinery.settings import ENCODINGS, HEADS, Settings, shared_defaults
+from recipes.machinery.settings import ENCODINGS, HEADS, INTENT_POOLINGS, MONITORS, Settings, shared_defaults
 
 
 def _bounded(kind, low=None, high=None, low_open=False, high_open=False):
@@ -56,6 +56,7 @@ COLUMNS_HELP = (
 
 positive_int = _bounded(int, low=1)
 non_negative_int = _bounded(int, low=0)
+non_negative_float = _bounded(float, low=0.0)
 dropout_rate = _bounded(float, low=0.0, high=1.0, high_open=True)
 positive_float = _bounded(float, low=0.0, low_open=True)
 seed_value = _bounded(int, low=0, high=2**32 - 1)  # what keras.utils.set_random_seed accepts
@@ -128,9 +129,32 @@ def make_parser(prog, description, defaults=None):
         choices=HEADS,
         help="tag head: an independent softmax per word, or a linear-chain CRF that scores whole tag sequences",
     )
+    add(
+        "--intent",
+        action=argparse.BooleanOptionalAction,
+        help="train an intent head beside the tags when the training data has intents (--no-intent: slots only)",
+    )
+    add(
+        "--intent-pooling",
+        choices=INTENT_POOLINGS,
+        help="how the intent head reads the sentence from the recurrent states: learned attention over the "
+        "words, or their mean",
+    )
+    add(
+        "--intent-to-slots",
+        action=argparse.BooleanOptionalAction,
+        help="let the tag head read the sentence's intent distribution beside every word",
+    )
+    add("--intent-weight", type=non_negative_float, help="weight of the intent loss beside the slot loss")
+    add(
+        "--monitor",
+        choices=MONITORS,
+        help="the dev score that early stopping and the best epoch follow (frame_accuracy: intent and every "
+        "tag right; needs intents)",
+    )
     add("--learning-rate", type=positive_float, help="Adam learning rate (gradients clipped to norm 5)")
     add("--epochs", type=positive_int, help="most epochs to train")
-    add("--patience", type=positive_int, help="stop after this many epochs without a better dev slot F1")
+    add("--patience", type=positive_int, help="stop after this many epochs without a better dev score (--monitor)")
     add("--batch-size", type=batch_size, help="sentences per batch")
     add(
         "--buckets",

@@ -1,23 +1,35 @@
-"""The model parts every recipe shares: input encodings, tag heads, the compile step.
+"""The model parts every recipe shares: input encodings, tag and intent heads, the compile step.
 
 A recipe's `build_model` reads
 
     inputs, x = encode_inputs(encoder, encoding, embedding_dim, window, dropout)
     for _ in range(depth):
         x = keras.layers.Bidirectional(keras.layers.LSTM(units, return_sequences=True))(x)
-    outputs = tag_head(x, encoder.tags, head)
+    outputs = output_heads(x, encoder, head, intent)
     model = keras.Model(inputs, outputs)
 
-and the shared run compiles it with `compile_model`.
+and the shared run compiles it with `compile_model`. With intents (the
+encoder was fitted on data that has them, and `intent` is true) the model has
+two outputs, `{"tags": (batch, words, tags), "intent": (batch, intents)}`, and
+is trained on the slot loss plus `intent_weight` times the intent loss;
+otherwise its one output is the tag scores.
 """
 
 import keras
 import numpy as np
 
-from custom_layers import CRF, ContextWindow, OneHot, TrigramEmbedding, bio_transition_mask
+from custom_layers import (
+    CRF,
+    AttentionPooling,
+    ContextWindow,
+    OneHot,
+    StepBroadcast,
+    TrigramEmbedding,
+    bio_transition_mask,
+)
 from data.batching import PAD_TAG
 from recipes.machinery.errors import UsageError
-from recipes.machinery.settings import ENCODINGS, HEADS, SHARED
+from recipes.machinery.settings import ENCODINGS, HEADS, INTENT_POOLINGS, SHARED
 
 
 def input_features(encoding):
@@ -80,6 +92,59 @@ def tag_head(features, tags, head=SHARED.head):
     raise ValueError(f"Received an invalid value for argument head, expected one of {HEADS}, got {head!r}.")
 
 
+def intent_head(states, intents, pooling=SHARED.intent_pooling):
+    """Logits of every intent for the whole sentence, read from the per-word states.
+
+    `pooling` says how the words become one sentence vector: `"attention"`
+    (a learned weighting of the words, `custom_layers.AttentionPooling`) or
+    `"mean"` (their average). Both skip padded steps.
+    """
+    if pooling == "attention":
+        sentence = AttentionPooling(name="intent_pooling")(states)
+    elif pooling == "mean":
+        sentence = keras.layers.GlobalAveragePooling1D(name="intent_pooling")(states)
+    else:
+        raise ValueError(
+            f"Received an invalid value for argument pooling, expected one of {INTENT_POOLINGS}, got {pooling!r}."
+        )
+    return keras.layers.Dense(len(intents), name="intent_logits")(sentence)
+
+
+def output_heads(
+    states,
+    encoder,
+    head=SHARED.head,
+    intent=SHARED.intent,
+    intent_pooling=SHARED.intent_pooling,
+    intent_to_slots=SHARED.intent_to_slots,
+):
+    """The model's outputs: tag scores, and beside them the intent's logits.
+
+    Without intents (`intent` false, or data without them: `encoder.intents`
+    empty) this is `tag_head(states, encoder.tags, head)`. Otherwise a dict
+    `{"tags": ..., "intent": ...}`; with `intent_to_slots` the tag head also
+    reads the sentence's intent distribution at every word.
+    """
+    if not (intent and encoder.intents):
+        return tag_head(states, encoder.tags, head)
+    intent_logits = intent_head(states, encoder.intents, intent_pooling)
+    if intent_to_slots:
+        distribution = keras.layers.Softmax(name="intent_distribution")(intent_logits)
+        per_word = StepBroadcast(name="intent_per_word")([distribution, states])
+        states = keras.layers.Concatenate(name="states_and_intent")([states, per_word])
+    return {"tags": tag_head(states, encoder.tags, head), "intent": intent_logits}
+
+
+def has_intent(model):
+    """Whether `model` has an intent head (a dict output with an `"intent"` key)."""
+    return isinstance(model.output, dict) and "intent" in model.output
+
+
+def tag_output(model):
+    """The model's tag scores output (a symbolic tensor)."""
+    return model.output["tags"] if isinstance(model.output, dict) else model.output
+
+
 def set_word_vectors(model, vectors):
     """Starts the model's learned word vectors (the `word_vectors` layer) from
     `vectors` (one row per word id); rows of zeros keep the random start."""
@@ -105,11 +170,13 @@ def crf_layer(model):
     return None
 
 
-def compile_model(model, learning_rate=SHARED.learning_rate):
-    """Adam with gradient clipping and the loss that fits the model's head.
+def compile_model(model, learning_rate=SHARED.learning_rate, intent_weight=SHARED.intent_weight):
+    """Adam with gradient clipping and the loss that fits the model's heads.
 
     Padded steps carry the tag -1: the softmax loss ignores that class and
-    averages over real words only; the CRF loss masks the same steps.
+    averages over real words only; the CRF loss masks the same steps. With an
+    intent head the loss is the slot loss plus `intent_weight` times the
+    intent's cross-entropy (averaged over sentences; filler rows carry -1).
     """
     crf = crf_layer(model)
     if crf is not None:
@@ -118,7 +185,14 @@ def compile_model(model, learning_rate=SHARED.learning_rate):
         loss = keras.losses.SparseCategoricalCrossentropy(
             from_logits=True, ignore_class=PAD_TAG, reduction="mean_with_sample_weight"
         )
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0), loss=loss)
+    loss_weights = None
+    if has_intent(model):
+        intent_loss = keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, ignore_class=PAD_TAG, reduction="mean_with_sample_weight"
+        )
+        loss = {"tags": loss, "intent": intent_loss}
+        loss_weights = {"tags": 1.0, "intent": float(intent_weight)}
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0), loss=loss, loss_weights=loss_weights)
     return model
 
 

@@ -23,18 +23,19 @@ from recipes import scoring
 from recipes.machinery import checkpoints, report, run_folder
 from recipes.machinery.errors import EXIT_CODES
 from recipes.machinery.flags import describe, parse_settings
-from recipes.machinery.model_parts import compile_model, inference_view, set_word_vectors
+from recipes.machinery.model_parts import compile_model, has_intent, inference_view, set_word_vectors
 from recipes.machinery.settings import model_options
-from recipes.machinery.tagging import predict_split, tag_sentences
+from recipes.machinery.tagging import predict_frames, tag_sentences
 from recipes.machinery.training import train
 
 LECTURE_SENTENCES = (
     "i would like to arrive taipei on november 2nd",
     "leave taipei on november 2nd",
 )
+SHOWN_TEST_SENTENCES = 3  # on a corpus of the user's own, the run tags this many of its test sentences
 
 
-def recipe_main(build_model, argv, name, docstring, defaults=None, sentences=LECTURE_SENTENCES):
+def recipe_main(build_model, argv, name, docstring, defaults=None, sentences=None):
     """The command line of a recipe: flags, the run, one-line errors.
 
     Returns the metrics dict written to `metrics.json`. Bad flags and bad data
@@ -59,8 +60,10 @@ def recipe_main(build_model, argv, name, docstring, defaults=None, sentences=LEC
         raise SystemExit(130)
 
 
-def run_recipe(build_model, name, settings, sentences=LECTURE_SENTENCES):
-    """Trains one configuration, scores it, writes its run folder and tags `sentences`.
+def run_recipe(build_model, name, settings, sentences=None):
+    """Trains one configuration, scores it, writes its run folder and tags `sentences`
+    (None: the lecture's two sentences on the built-in travel data, else a few
+    of the corpus's own test sentences; `()`: none).
 
     Returns the metrics dict written to `metrics.json`; raises `UsageError`,
     `data.DatasetError` or `TrainingDiverged`.
@@ -75,30 +78,46 @@ def run_recipe(build_model, name, settings, sentences=LECTURE_SENTENCES):
         settings, model, encoder, state = checkpoints.resume_model(build_model, settings, run_dir)
     else:
         encoder = fit_encoder(dataset.train)
+        if settings.intent and not encoder.intents:
+            print(f"{dataset.name}: the training data has no intents; training slots only")
         model = build(build_model, encoder, settings)
         run_dir = run_folder.create(name, settings.output_dir)
         settings = dataclasses.replace(settings, output_dir=str(run_dir))
         run_folder.start(run_dir, name, settings, encoder)
-        compile_model(model, settings.learning_rate)
+        compile_model(model, settings.learning_rate, settings.intent_weight)
         state = None
     report.print_start(name, dataset, encoder, model, run_dir)
 
-    # Training: dev slot F1 after every epoch, early stopping, the best epoch's weights kept.
+    # Training: dev scores after every epoch, early stopping, the best epoch's weights kept.
     monitor, train_seconds = fit(model, encoder, dataset, settings, run_dir, state)
 
-    # Evaluation: conlleval slot scores on dev and test.
+    # Evaluation: conlleval slot scores on dev and test, and intent and frame accuracy.
     dev, test, test_predictions = evaluate(model, encoder, dataset, settings.buckets)
 
     # The run folder, metrics.json last.
     metrics = run_metrics(name, dataset, dev, test, monitor, train_seconds, model, run_dir)
-    run_folder.finish(run_dir, inference_view(model), dataset.test, test_predictions, test["per_slot"], metrics)
+    run_folder.finish(run_dir, inference_view(model), dataset.test, test_predictions, test, metrics)
 
     # The scores, and the model at work on a few sentences.
     report.print_results(dev, test, metrics, train_seconds, run_dir)
+    if sentences is None:
+        sentences, pretokenized = shown_sentences(dataset)
+    else:
+        pretokenized = False
     if sentences:
         print()
-        report.print_tagged(tag_sentences(model, encoder, sentences))
+        report.print_tagged(tag_sentences(model, encoder, sentences, pretokenized=pretokenized))
     return metrics
+
+
+def shown_sentences(dataset):
+    """What a run tags when it ends: the lecture's two sentences on the built-in
+    travel data; on any other corpus a few of its own test sentences, as its
+    words (pretokenized), so they mean something to a model of that corpus."""
+    if dataset.name == "travel":
+        return LECTURE_SENTENCES, False
+    count = min(SHOWN_TEST_SENTENCES, len(dataset.test))
+    return [" ".join(words) for words in dataset.test.words[:count]], True
 
 
 def fit(model, encoder, dataset, settings, run_dir, state=None):
@@ -111,16 +130,22 @@ def fit(model, encoder, dataset, settings, run_dir, state=None):
 
 
 def evaluate(model, encoder, dataset, buckets):
-    """Slot scores on dev and test, and the predicted test tags. Where the data marks
-    the words whose slot a cue decides (`Split.context`), the scores also hold
-    `context`: the accuracy on those words, overall and by cue distance."""
+    """Scores on dev and test, and the test predictions (`tagging.Predictions`).
+
+    The scores are conlleval's slot scores; with an intent head and gold
+    intents also `intent_accuracy`, `frame_accuracy` (intent and every tag
+    right) and `per_intent`. Where the data marks the words whose slot a cue
+    decides (`Split.context`), they also hold `context`: the accuracy on those
+    words, overall and by cue distance."""
     scores, predictions = {}, {}
     for name in ("dev", "test"):
         split = getattr(dataset, name)
-        predictions[name] = predict_split(model, encoder, split, buckets=buckets)
-        scores[name] = scoring.score(split.tags, predictions[name])
+        predicted = predictions[name] = predict_frames(model, encoder, split, buckets=buckets)
+        scores[name] = scoring.score(split.tags, predicted.tags)
+        if predicted.intents is not None and split.intents is not None:
+            scores[name].update(scoring.intent_scores(split.intents, predicted.intents, split.tags, predicted.tags))
         if split.context is not None:
-            scores[name]["context"] = scoring.context_accuracy(split.tags, predictions[name], split.context)
+            scores[name]["context"] = scoring.context_accuracy(split.tags, predicted.tags, split.context)
     return scores["dev"], scores["test"], predictions["test"]
 
 
@@ -135,6 +160,8 @@ def run_metrics(name, dataset, dev, test, monitor, train_seconds, model, run_dir
         "test": report.summary(test),
         "epochs": int(run_folder.history_rows(run_dir / "history.csv")),
         "best_epoch": int(monitor.best_epoch),
+        "monitor": monitor.monitor,
+        "intent_head": has_intent(model),
         "train_seconds": round(train_seconds, 2),
         "parameters": int(model.count_params()),
     }
@@ -149,7 +176,7 @@ def load_data(settings):
 
 
 def fit_encoder(train_split):
-    return data.Encoder.fit(train_split.words, train_split.tags)
+    return data.Encoder.fit(train_split.words, train_split.tags, train_split.intents)
 
 
 def build(build_model, encoder, settings):

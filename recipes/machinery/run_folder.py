@@ -9,6 +9,8 @@
         model.keras            the best epoch's model, uncompiled (loads with `safe_mode=True`)
         test_predictions.txt   conlleval input: `word gold predicted`, a blank line between sentences
         per_slot.csv           precision, recall, F1 and support of every slot on test
+        test_intents.txt       with an intent head: gold and predicted intent, a tab between, a line per test sentence
+        per_intent.csv         with an intent head: precision, recall, F1 and support of every intent on test
         curves.png             loss and dev slot F1 by epoch
         metrics.json           written last: a run without it is unfinished
 
@@ -68,14 +70,28 @@ def start(run_dir, recipe_name, settings, encoder):
     write_json(run_dir / "config.json", {"recipe": recipe_name, **as_config(settings)})
 
 
-def finish(run_dir, model, test_split, test_predictions, per_slot, metrics):
-    """What a finished run adds: the model, its test predictions, per-slot scores, the curves, and
-    `metrics.json` last (a run folder without it is unfinished)."""
+def finish(run_dir, model, test_split, test_predictions, test_scores, metrics):
+    """What a finished run adds: the model, its test predictions (`tagging.Predictions`),
+    per-slot (and per-intent) scores, the curves, and `metrics.json` last (a run
+    folder without it is unfinished)."""
     save_model(model, run_dir / "model.keras")
-    write_predictions(run_dir / "test_predictions.txt", test_split, test_predictions)
-    per_slot.to_csv(run_dir / "per_slot.csv", index=False)
+    write_predictions(run_dir / "test_predictions.txt", test_split, test_predictions.tags)
+    write_csv(run_dir / "per_slot.csv", test_scores["per_slot"])
+    if "per_intent" in test_scores:
+        write_intents(run_dir / "test_intents.txt", test_split.intents, test_predictions.intents)
+        write_csv(run_dir / "per_intent.csv", test_scores["per_intent"])
     plot_curves(run_dir / "history.csv", run_dir / "curves.png")
     write_json(run_dir / "metrics.json", metrics)
+
+
+def write_csv(path, table):
+    """A pandas table as CSV, written whole or not at all."""
+    atomic_write_text(path, table.to_csv(index=False))
+
+
+def write_intents(path, gold, predicted):
+    """The gold and the predicted intent, a tab between them, one line per test sentence, in corpus order."""
+    atomic_write_text(path, "".join(f"{g}\t{p}\n" for g, p in zip(gold, predicted)))
 
 
 def write_predictions(path, split, predicted):
@@ -102,8 +118,24 @@ def plot_curves(history_csv, path):
     figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
     left.plot(epochs, [float(row["loss"]) for row in rows], marker="o")
     left.set(xlabel="epoch", ylabel="training loss", title="Loss")
-    right.plot(epochs, [float(row["val_slot_f1"]) for row in rows], marker="o", color="tab:green")
-    right.set(xlabel="epoch", ylabel="dev slot F1", title="Dev slot F1")
+    right.plot(epochs, [float(row["val_slot_f1"]) for row in rows], marker="o", color="tab:green", label="slot F1")
+    if "val_frame_accuracy" in rows[0]:
+        right.plot(
+            epochs,
+            [float(row["val_intent_accuracy"]) for row in rows],
+            marker="o",
+            color="tab:orange",
+            label="intent accuracy",
+        )
+        right.plot(
+            epochs,
+            [float(row["val_frame_accuracy"]) for row in rows],
+            marker="o",
+            color="tab:red",
+            label="frame accuracy",
+        )
+        right.legend()
+    right.set(xlabel="epoch", ylabel="dev score", title="Dev scores")
     figure.tight_layout()
     with atomic_path(path) as temporary:
         figure.savefig(temporary, format="png", dpi=100)

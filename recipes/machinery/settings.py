@@ -18,6 +18,8 @@ from data.batching import DEFAULT_BUCKETS
 
 ENCODINGS = ("onehot", "embedding", "trigram", "embedding+trigram")
 HEADS = ("softmax", "crf")
+INTENT_POOLINGS = ("attention", "mean")
+MONITORS = ("slot_f1", "frame_accuracy")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,9 +37,14 @@ class Settings:
     bidirectional: bool = True  # read each sentence in both directions
     dropout: float = 0.3  # on word features and between layers
     head: str = "softmax"  # tag head (HEADS)
+    intent: bool = True  # train an intent head beside the tags when the data has intents
+    intent_pooling: str = "attention"  # how the intent head reads the sentence (INTENT_POOLINGS)
+    intent_to_slots: bool = False  # the tag head also reads the intent distribution at every word
+    intent_weight: float = 1.0  # the intent loss's weight beside the slot loss
+    monitor: str = "slot_f1"  # the dev score of early stopping and the best epoch (MONITORS)
     learning_rate: float = 0.005  # Adam, gradients clipped to norm 5
     epochs: int = 30  # most epochs to train
-    patience: int = 5  # epochs without a better dev slot F1 before stopping
+    patience: int = 5  # epochs without a better dev score (`monitor`) before stopping
     batch_size: int = 32  # sentences per batch
     buckets: tuple = DEFAULT_BUCKETS  # padded sentence lengths of the batches
     max_train: int | None = None  # use at most this many training sentences
@@ -48,7 +55,19 @@ class Settings:
 
 
 # The settings that decide the model's shape: `build_model`'s keyword arguments.
-MODEL_FLAGS = ("depth", "units", "bidirectional", "encoding", "embedding_dim", "window", "dropout", "head")
+MODEL_FLAGS = (
+    "depth",
+    "units",
+    "bidirectional",
+    "encoding",
+    "embedding_dim",
+    "window",
+    "dropout",
+    "head",
+    "intent",
+    "intent_pooling",
+    "intent_to_slots",
+)
 
 
 def shared_defaults() -> dict:

@@ -1,14 +1,17 @@
-"""Tagging: best tag ids for batches, tag strings for a split, words and slots for raw sentences.
+"""Tagging: best tag ids for batches, tags and intents for a split, words and slots for raw sentences.
 
     tag_sentences(model, encoder, ["leave taipei on november 2nd"])
     # [{"words": ["leave", "taipei", "on", "november", "2nd"],
     #   "tags": ["O", "B-fromloc.city_name", "O", "B-depart_date.month_name", "B-depart_date.day_number"],
-    #   "slots": {"fromloc.city_name": "taipei", ...}}]
+    #   "slots": {"fromloc.city_name": "taipei", ...},
+    #   "intent": "atis_flight", "intent_confidence": 0.998}]     # the last two only with an intent head
 
 A softmax head gives each word its most likely tag; a CRF head decodes the
-whole sentence (Viterbi) inside one compiled inference model.
+whole sentence (Viterbi) inside one compiled inference model. The intent is
+the most likely one, its confidence the softmax probability the model gives it.
 """
 
+import dataclasses
 import unicodedata
 import weakref
 
@@ -18,12 +21,13 @@ import numpy as np
 import data
 from data.batching import DEFAULT_BUCKETS, encode_split, make_batches
 from recipes import scoring
-from recipes.machinery.model_parts import crf_layer, model_input_features
+from recipes.machinery.model_parts import crf_layer, has_intent, model_input_features
 
 
 class _CRFDecoder(keras.Model):
     """Inference only: the tagger's emissions decoded by its CRF (Viterbi), so
-    that Keras compiles the whole of it like any `predict_on_batch`."""
+    that Keras compiles the whole of it like any `predict_on_batch`; with an
+    intent head, the intent's probabilities beside the tag ids."""
 
     def __init__(self, tagger, crf):
         super().__init__(name="crf_decoder")
@@ -31,31 +35,63 @@ class _CRFDecoder(keras.Model):
 
     def call(self, inputs):
         features, weights = inputs
-        return self.crf.decode(self.tagger(features), keras.ops.greater(weights, 0))
+        outputs = self.tagger(features)
+        if isinstance(outputs, dict):
+            tags = self.crf.decode(outputs["tags"], keras.ops.greater(weights, 0))
+            return tags, keras.ops.softmax(outputs["intent"], axis=-1)
+        return self.crf.decode(outputs, keras.ops.greater(weights, 0))
 
 
 _decoders = weakref.WeakKeyDictionary()
 
 
-def predict_tag_ids(model, batches):
-    """Best tag ids per sentence for a list of `Batch`, keyed by sentence index."""
+def _softmax(logits):
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def predict_batches(model, batches):
+    """Best tag ids per sentence for a list of `Batch`, keyed by sentence index,
+    and the intent probabilities per sentence (None without an intent head)."""
     crf = crf_layer(model)
     if crf is not None and model not in _decoders:
         _decoders[model] = _CRFDecoder(model, crf)
-    results = {}
+    joint = has_intent(model)
+    tag_ids, intent_probabilities = {}, {} if joint else None
     for batch in batches:
         lengths = batch.weights.sum(axis=1).astype(int)
         if crf is None:
-            best = np.argmax(model.predict_on_batch(batch.inputs), axis=-1)
+            outputs = model.predict_on_batch(batch.inputs)
+            scores, intents = (outputs["tags"], _softmax(np.asarray(outputs["intent"]))) if joint else (outputs, None)
+            best = np.argmax(scores, axis=-1)
         else:
-            best = np.asarray(_decoders[model].predict_on_batch((batch.inputs, batch.weights)))
+            outputs = _decoders[model].predict_on_batch((batch.inputs, batch.weights))
+            best, intents = (outputs[0], np.asarray(outputs[1])) if joint else (outputs, None)
+            best = np.asarray(best)
         for row, index in enumerate(batch.indices):
-            results[int(index)] = best[row, : lengths[row]]
-    return results
+            tag_ids[int(index)] = best[row, : lengths[row]]
+            if joint:
+                intent_probabilities[int(index)] = intents[row]
+    return tag_ids, intent_probabilities
 
 
-def predict_split(model, encoder, split, batch_size=64, buckets=DEFAULT_BUCKETS):
-    """Predicted tag strings for every sentence of a `data.Split`, in order."""
+def predict_tag_ids(model, batches):
+    """Best tag ids per sentence for a list of `Batch`, keyed by sentence index."""
+    return predict_batches(model, batches)[0]
+
+
+@dataclasses.dataclass
+class Predictions:
+    """A split's predictions, in corpus order: tag strings per sentence, and with
+    an intent head the intent strings and their probabilities (else None)."""
+
+    tags: list
+    intents: list | None = None
+    intent_confidences: list | None = None
+
+
+def predict_frames(model, encoder, split, batch_size=64, buckets=DEFAULT_BUCKETS):
+    """`Predictions` (tags, and intents where the model has an intent head) for a `data.Split`."""
     features = model_input_features(model)
     batches = make_batches(
         encode_split(encoder, split, with_tags=False),
@@ -64,8 +100,21 @@ def predict_split(model, encoder, split, batch_size=64, buckets=DEFAULT_BUCKETS)
         buckets=buckets,
         fill="power_of_two",
     )
-    ids = predict_tag_ids(model, batches)
-    return [encoder.decode_tags(ids[index]) for index in range(len(split))]
+    tag_ids, probabilities = predict_batches(model, batches)
+    tags = [encoder.decode_tags(tag_ids[index]) for index in range(len(split))]
+    if probabilities is None:
+        return Predictions(tags)
+    best = [int(np.argmax(probabilities[index])) for index in range(len(split))]
+    return Predictions(
+        tags,
+        [encoder.decode_intent(i) for i in best],
+        [float(probabilities[index][i]) for index, i in enumerate(best)],
+    )
+
+
+def predict_split(model, encoder, split, batch_size=64, buckets=DEFAULT_BUCKETS):
+    """Predicted tag strings for every sentence of a `data.Split`, in order."""
+    return predict_frames(model, encoder, split, batch_size, buckets).tags
 
 
 def split_words(sentence, encoder):
@@ -97,13 +146,32 @@ def split_words(sentence, encoder):
     return words
 
 
-def tag_sentences(model, encoder, sentences, batch_size=64):
-    """Tags raw sentences: one dict per sentence with `words` (see `split_words`), `tags` and `slots`."""
-    words = [split_words(sentence, encoder) for sentence in sentences]
-    results = [None] * len(words)
+def tag_sentences(model, encoder, sentences, batch_size=64, pretokenized=False):
+    """Tags raw sentences: one dict per sentence with `words`, `tags` and `slots`,
+    and `intent` and `intent_confidence` when the model has an intent head.
+
+    Words are split as `split_words` splits them, or with `pretokenized` on
+    white space only, punctuation never split off: a corpus's own words
+    (`seq.in`) then keep exactly their gold tags' positions.
+    """
+    if pretokenized:
+        words = [sentence.split() for sentence in sentences]
+    else:
+        words = [split_words(sentence, encoder) for sentence in sentences]
     nonempty = [i for i, w in enumerate(words) if w]
     split = data.Split([words[i] for i in nonempty], [["O"] * len(words[i]) for i in nonempty])
-    tags = predict_split(model, encoder, split, batch_size) if nonempty else []
+    predictions = predict_frames(model, encoder, split, batch_size) if nonempty else Predictions([])
+    tags = [[] for _ in words]
     for position, index in enumerate(nonempty):
-        results[index] = tags[position]
-    return [{"words": w, "tags": t or [], "slots": scoring.slot_values(w, t or [])} for w, t in zip(words, results)]
+        tags[index] = predictions.tags[position]
+    results = [{"words": w, "tags": t, "slots": scoring.slot_values(w, t)} for w, t in zip(words, tags)]
+    if has_intent(model):
+        # A sentence without words still gets the model's intent for an empty input: padding only.
+        empty = [i for i, w in enumerate(words) if not w]
+        for position, index in enumerate(nonempty):
+            results[index]["intent"] = predictions.intents[position]
+            results[index]["intent_confidence"] = predictions.intent_confidences[position]
+        for index in empty:
+            results[index]["intent"] = None
+            results[index]["intent_confidence"] = None
+    return results

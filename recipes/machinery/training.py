@@ -1,13 +1,15 @@
-"""Training: fit on length-bucketed batches, score dev slot F1 after every epoch, stop early.
+"""Training: fit on length-bucketed batches, score dev after every epoch, stop early.
 
     monitor = train(model, encoder, dataset, settings, run_dir)
-    monitor.best_f1, monitor.best_epoch      # the model now holds that epoch's weights
+    monitor.best_score, monitor.best_epoch      # the model now holds that epoch's weights
 
 `train` is the one place where `model.fit` runs. After every epoch
-`SlotF1Monitor` tags the dev split, scores it with conlleval semantics
-(`logs["val_slot_f1"]`), keeps the best weights and stops after `patience`
-epochs without a better score, or at once on a NaN loss; then a checkpoint
-(`checkpoints.py`) is written, which `--resume` continues from.
+`SlotF1Monitor` tags the dev split and scores it: slot F1 with conlleval
+semantics (`logs["val_slot_f1"]`) and, with an intent head, the intent and
+frame accuracy (`logs["val_intent_accuracy"]`, `logs["val_frame_accuracy"]`).
+It keeps the best weights by the score `settings.monitor` names and stops
+after `patience` epochs without a better one, or at once on a NaN loss; then a
+checkpoint (`checkpoints.py`) is written, which `--resume` continues from.
 """
 
 import math
@@ -19,9 +21,9 @@ import keras
 from data.batching import DEFAULT_BUCKETS, encode_split, make_batches
 from recipes import scoring
 from recipes.machinery.checkpoints import write_checkpoint
-from recipes.machinery.errors import TrainingDiverged
-from recipes.machinery.model_parts import crf_layer, model_input_features
-from recipes.machinery.tagging import predict_tag_ids
+from recipes.machinery.errors import TrainingDiverged, UsageError
+from recipes.machinery.model_parts import crf_layer, has_intent, model_input_features
+from recipes.machinery.tagging import predict_batches
 
 
 class TrainingBatches(keras.utils.PyDataset):
@@ -48,6 +50,11 @@ class TrainingBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         batch = self.batches[index]
+        if batch.intents is not None:
+            targets = {"tags": batch.tags, "intent": batch.intents}
+            if self.with_weights:
+                return batch.inputs, targets, {"tags": batch.weights, "intent": (batch.intents >= 0).astype("float32")}
+            return batch.inputs, targets
         if self.with_weights:
             return batch.inputs, batch.tags, batch.weights
         return batch.inputs, batch.tags
@@ -71,7 +78,7 @@ def fit_input(batches):
 
     signature = tuple(
         {key: spec(value) for key, value in part.items()} if isinstance(part, dict) else spec(part) for part in first
-    )
+    )  # inputs, targets and weights: each an array or a dict of them
 
     def generate():
         for index in range(len(batches)):
@@ -83,19 +90,22 @@ def fit_input(batches):
 
 
 class SlotF1Monitor(keras.callbacks.Callback):
-    """Dev slot F1 after every epoch (`logs["val_slot_f1"]`), early stopping
-    on it, the best weights kept, a stop on a NaN loss, and a checkpoint that
-    `--resume` continues from.
+    """Dev scores after every epoch (`logs["val_slot_f1"]`, and with an intent
+    head `logs["val_intent_accuracy"]` and `logs["val_frame_accuracy"]`), early
+    stopping on the one `monitor` names, the best weights kept, a stop on a NaN
+    loss, and a checkpoint that `--resume` continues from.
 
     It must come first in the callback list: the callbacks after it (CSV and
-    TensorBoard logs, keras-tuner) read the F1 it adds to `logs`.
+    TensorBoard logs, keras-tuner) read the scores it adds to `logs`.
     """
 
-    def __init__(self, encoder, dev_split, dev_batches, patience, checkpoint_dir=None, state=None):
+    def __init__(self, encoder, dev_split, dev_batches, patience, checkpoint_dir=None, state=None, monitor="slot_f1"):
         super().__init__()
         self.encoder, self.dev_split, self.dev_batches = encoder, dev_split, dev_batches
         self.patience, self.checkpoint_dir = patience, checkpoint_dir
+        self.monitor = monitor
         state = state or {}
+        # "best_f1" holds the best monitored score (slot F1 or frame accuracy), the name kept for old checkpoints.
         self.best_f1 = state.get("best_f1", -1.0)
         self.best_epoch = state.get("best_epoch", 0)
         self.wait = state.get("wait", 0)
@@ -122,19 +132,29 @@ class SlotF1Monitor(keras.callbacks.Callback):
         if self.diverged:
             logs["val_slot_f1"] = float("nan")
             return
-        ids = predict_tag_ids(self.model, self.dev_batches)
+        ids, intent_probabilities = predict_batches(self.model, self.dev_batches)
         predicted = [self.encoder.decode_tags(ids[i]) for i in range(len(self.dev_split))]
-        f1 = scoring.score(self.dev_split.tags, predicted)["f1"]
-        logs["val_slot_f1"] = f1
-        if f1 > self.best_f1:
-            self.best_f1, self.best_epoch, self.wait = f1, epoch + 1, 0
+        logs["val_slot_f1"] = scoring.score(self.dev_split.tags, predicted)["f1"]
+        if intent_probabilities is not None and self.dev_split.intents is not None:
+            intents = [self.encoder.decode_intent(intent_probabilities[i].argmax()) for i in range(len(predicted))]
+            scores = scoring.intent_scores(self.dev_split.intents, intents, self.dev_split.tags, predicted)
+            logs["val_intent_accuracy"] = scores["intent_accuracy"]
+            logs["val_frame_accuracy"] = scores["frame_accuracy"]
+        score = logs[f"val_{self.monitor}"]
+        if score > self.best_f1:
+            self.best_f1, self.best_epoch, self.wait = score, epoch + 1, 0
             self.best_weights = self.model.get_weights()
-            if f1 >= 1.0:  # a perfect dev score cannot improve: stop here
+            if score >= 1.0:  # a perfect dev score cannot improve: stop here
                 self.model.stop_training = True
         else:
             self.wait += 1
             if self.wait >= self.patience:
                 self.model.stop_training = True
+
+    @property
+    def best_score(self):
+        """The best dev score so far of the monitored kind (`monitor`)."""
+        return self.best_f1
 
     def checkpoint(self, epochs_done):
         """Writes the checkpoint of epoch `epochs_done` (see `checkpoints.write_checkpoint`)."""
@@ -171,15 +191,20 @@ class CheckpointAfterLogs(keras.callbacks.Callback):
 
 def train(model, encoder, dataset, settings, run_dir=None, extra_callbacks=(), initial_epoch=0, state=None):
     """Fits `model` on `dataset.train`, scores dev after every epoch, stops
-    early on dev slot F1 and leaves the best epoch's weights in the model.
+    early on the dev score `settings.monitor` names (slot F1 by default) and
+    leaves the best epoch's weights in the model.
 
-    Returns the `SlotF1Monitor` (best F1 and epoch in `best_f1`, `best_epoch`).
+    Returns the `SlotF1Monitor` (best score and epoch in `best_score`, `best_epoch`).
     """
+    if settings.monitor != "slot_f1" and not (has_intent(model) and dataset.dev.intents is not None):
+        raise UsageError(
+            f"--monitor {settings.monitor}: needs a model with an intent head and dev sentences with intents"
+        )
     features = model_input_features(model)
     with_weights = crf_layer(model) is None
     buckets = settings.buckets
     batches = TrainingBatches(
-        encode_split(encoder, dataset.train),
+        encode_split(encoder, dataset.train, with_intents=has_intent(model)),
         settings.batch_size,
         features,
         settings.seed,
@@ -191,7 +216,9 @@ def train(model, encoder, dataset, settings, run_dir=None, extra_callbacks=(), i
         encode_split(encoder, dataset.dev, with_tags=False), 64, features=features, buckets=buckets
     )
     checkpoint_dir = Path(run_dir) / "checkpoint" if run_dir else None
-    monitor = SlotF1Monitor(encoder, dataset.dev, dev_batches, settings.patience, checkpoint_dir, state)
+    monitor = SlotF1Monitor(
+        encoder, dataset.dev, dev_batches, settings.patience, checkpoint_dir, state, settings.monitor
+    )
     callbacks = [monitor]
     if run_dir:
         callbacks.append(keras.callbacks.CSVLogger(str(Path(run_dir) / "history.csv"), append=initial_epoch > 0))
