@@ -75,19 +75,24 @@ def test_recipe_trains_and_writes_its_run_folder(name, flags, tiny_dir, tmp_path
         "test_predictions.txt",
         "curves.png",
         "per_slot.csv",
+        "test_intents.txt",
+        "per_intent.csv",
         "config.json",
     ):
         assert (folder / file).is_file(), file
     saved = json.loads((folder / "metrics.json").read_text())
     assert saved == metrics
-    assert set(saved["dev"]) >= {"precision", "recall", "f1"} and 0.0 <= saved["test"]["f1"] <= 1.0
+    assert set(saved["dev"]) >= {"precision", "recall", "f1", "intent_accuracy", "frame_accuracy"}
+    assert 0.0 <= saved["test"]["f1"] <= 1.0
     assert saved["epochs"] == 1 and saved["train_seconds"] > 0
     lines = (folder / "test_predictions.txt").read_text().split("\n\n")
     assert len([block for block in lines if block.strip()]) == 30
     first = lines[0].splitlines()[0].split(" ")
     assert len(first) == 3
     out = capsys.readouterr().out
-    assert "test: slot precision" in out and "taipei" in out
+    assert "test: slot precision" in out and "test: intent accuracy" in out
+    # A folder of the user's own: the run ends by tagging its first test sentences, words beside tags.
+    assert f"  {first[0]}" in out and "  intent: " in out
     loaded = keras.saving.load_model(folder / "model.keras", safe_mode=True)
     assert loaded.count_params() == saved["parameters"]
 

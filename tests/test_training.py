@@ -3,6 +3,8 @@
 Runs under both backends (see test_backends.py).
 """
 
+import csv
+
 import numpy as np
 import pytest
 
@@ -25,21 +27,30 @@ def make_settings(**overrides):
     return Settings(**values)
 
 
+@pytest.mark.parametrize("intent", [False, True], ids=["slots", "joint"])
 @pytest.mark.parametrize("head", ["softmax", "crf"])
-def test_padding_never_reaches_the_loss(tiny, head):
+def test_padding_never_reaches_the_loss(tiny, head, intent):
     dataset, encoder = tiny
-    model = lstm.build_model(encoder, depth=1, units=8, embedding_dim=8, dropout=0.0, head=head)
+    model = lstm.build_model(encoder, depth=1, units=8, embedding_dim=8, dropout=0.0, head=head, intent=intent)
     model_parts.compile_model(model)
-    encoded = encode_split(encoder, dataset.train.head(8))
+    assert model_parts.has_intent(model) == intent
+    encoded = encode_split(encoder, dataset.train.head(8), with_intents=intent)
     features = model_parts.model_input_features(model)
     short = make_batches(encoded, 8, features=features, buckets=(32,))[0]
     long = make_batches(encoded, 8, features=features, buckets=(64,))[0]
-    loss_short = model.evaluate(
-        short.inputs, short.tags, sample_weight=short.weights if head == "softmax" else None, verbose=0
-    )
-    loss_long = model.evaluate(
-        long.inputs, long.tags, sample_weight=long.weights if head == "softmax" else None, verbose=0
-    )
+
+    def loss(batch):
+        targets, weights = batch.tags, batch.weights
+        if intent:
+            targets = {"tags": batch.tags, "intent": batch.intents}
+            weights = {"tags": batch.weights, "intent": np.ones(len(batch.intents), "float32")}
+        return model.evaluate(batch.inputs, targets, sample_weight=weights if head == "softmax" else None, verbose=0)
+
+    loss_short, loss_long = loss(short), loss(long)
+    if intent:  # evaluate returns [total, intent loss, tags loss]: each must be the same
+        assert len(loss_short) == 3
+        assert np.allclose(loss_long, loss_short, rtol=1e-5)
+        loss_short, loss_long = loss_short[0], loss_long[0]
     assert np.isfinite(loss_short) and loss_short > 0
     assert loss_long == pytest.approx(loss_short, rel=1e-5)
 
@@ -52,17 +63,40 @@ def test_predictions_have_one_tag_per_real_word(tiny):
     assert all(tag in encoder.tags for tags in predicted for tag in tags)
 
 
+HISTORY_COLUMNS = {
+    False: ["epoch", "loss", "seconds", "val_slot_f1"],
+    True: [
+        "epoch",
+        "intent_loss",
+        "loss",
+        "seconds",
+        "tags_loss",
+        "val_frame_accuracy",
+        "val_intent_accuracy",
+        "val_slot_f1",
+    ],
+}
+
+
+@pytest.mark.parametrize("intent", [False, True], ids=["slots", "joint"])
 @pytest.mark.parametrize("head", ["softmax", "crf"])
-def test_train_reports_dev_f1_and_keeps_the_best_weights(tiny, head, tmp_path):
+def test_train_reports_dev_f1_and_keeps_the_best_weights(tiny, head, intent, tmp_path):
     dataset, encoder = tiny
-    model = lstm.build_model(encoder, depth=1, units=16, embedding_dim=16, head=head)
+    model = lstm.build_model(encoder, depth=1, units=16, embedding_dim=16, head=head, intent=intent)
     model_parts.compile_model(model, learning_rate=0.01)
     monitor = training.train(model, encoder, dataset, make_settings(epochs=3), tmp_path)
-    history = (tmp_path / "history.csv").read_text().splitlines()
-    assert history[0].split(",") == ["epoch", "loss", "seconds", "val_slot_f1"]
-    f1s = [float(line.split(",")[3]) for line in history[1:]]
+    with open(tmp_path / "history.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == HISTORY_COLUMNS[intent]
+    f1s = [float(row["val_slot_f1"]) for row in rows]
     assert len(f1s) == 3 and monitor.best_f1 == max(f1s) and monitor.best_epoch == f1s.index(max(f1s)) + 1
     rescored = scoring.score(dataset.dev.tags, tagging.predict_split(model, encoder, dataset.dev))["f1"]
     assert rescored == pytest.approx(monitor.best_f1)
-    losses = [float(line.split(",")[1]) for line in history[1:]]
+    losses = [float(row["loss"]) for row in rows]
     assert losses[-1] < losses[0]
+    if intent:  # the dev intent and frame accuracy of the best epoch are those of the kept weights
+        best = rows[monitor.best_epoch - 1]
+        predicted = tagging.predict_frames(model, encoder, dataset.dev)
+        scores = scoring.intent_scores(dataset.dev.intents, predicted.intents, dataset.dev.tags, predicted.tags)
+        assert scores["intent_accuracy"] == pytest.approx(float(best["val_intent_accuracy"]))
+        assert scores["frame_accuracy"] == pytest.approx(float(best["val_frame_accuracy"]))

@@ -28,7 +28,7 @@ from data.atomic import PARTIAL_GLOB, atomic_path, atomic_write_text, replace
 from recipes.machinery.errors import UsageError, first_line
 from recipes.machinery.model_parts import compile_model
 from recipes.machinery.run_folder import read_json_object, trim_history
-from recipes.machinery.settings import MODEL_FLAGS, model_options
+from recipes.machinery.settings import MODEL_FLAGS, MONITORS, model_options
 
 CHECKPOINT_FILES = ("best.weights.h5", "last.weights.h5", "optimizer.npz")
 CHECKPOINT_STATE = {
@@ -117,19 +117,25 @@ def read_state(state_path):
     return state
 
 
-# The model flags of a config.json written before models had intent heads: such a run trained slots only.
-BEFORE_INTENTS = {"intent": False, "intent_pooling": "attention", "intent_to_slots": False}
+# The model flags of a config.json written before models had intent heads: such a run trained slots only
+# and followed the dev slot F1.
+BEFORE_INTENTS = {"intent": False, "intent_pooling": "attention", "intent_to_slots": False, "monitor": "slot_f1"}
+# What a resumed run keeps from its config.json: the model, and the dev score its best epoch so far was chosen by.
+RESUMED_FROM_CONFIG = (*MODEL_FLAGS, "monitor")
 
 
 def resumed_settings(settings, run_dir):
-    """`settings` with the model flags of the run's `config.json` (the command line
-    chooses data, batches and seed; the saved run, the model)."""
+    """`settings` with the model flags and the monitor of the run's `config.json` (the
+    command line chooses data, batches and seed; the saved run, the model and the
+    dev score that its best epoch so far was chosen by)."""
     config_path = Path(run_dir) / "config.json"
     saved = {**BEFORE_INTENTS, **read_json_object(config_path)}
-    for key in MODEL_FLAGS:
+    for key in RESUMED_FROM_CONFIG:
         if key not in saved:
             raise UsageError(f"{config_path}: {key!r} is missing")
-    return dataclasses.replace(settings, **{key: saved[key] for key in MODEL_FLAGS})
+    if saved["monitor"] not in MONITORS:
+        raise UsageError(f"{config_path}: 'monitor' must be one of {', '.join(MONITORS)}, got {saved['monitor']!r}")
+    return dataclasses.replace(settings, **{key: saved[key] for key in RESUMED_FROM_CONFIG})
 
 
 def resume_model(build_model, settings, run_dir):

@@ -26,7 +26,7 @@ from recipes.machinery.flags import describe, parse_settings
 from recipes.machinery.model_parts import compile_model, has_intent, inference_view, set_word_vectors
 from recipes.machinery.settings import model_options
 from recipes.machinery.tagging import predict_frames, tag_sentences
-from recipes.machinery.training import train
+from recipes.machinery.training import check_monitor, train
 
 LECTURE_SENTENCES = (
     "i would like to arrive taipei on november 2nd",
@@ -81,6 +81,7 @@ def run_recipe(build_model, name, settings, sentences=None):
         if settings.intent and not encoder.intents:
             print(f"{dataset.name}: the training data has no intents; training slots only")
         model = build(build_model, encoder, settings)
+        check_monitor(model, dataset, settings.monitor)
         run_dir = run_folder.create(name, settings.output_dir)
         settings = dataclasses.replace(settings, output_dir=str(run_dir))
         run_folder.start(run_dir, name, settings, encoder)

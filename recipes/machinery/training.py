@@ -189,6 +189,12 @@ class CheckpointAfterLogs(keras.callbacks.Callback):
             self.monitor.checkpoint(epoch + 1)
 
 
+def check_monitor(model, dataset, monitor):
+    """Raises `UsageError` when the dev score `monitor` names cannot be computed."""
+    if monitor != "slot_f1" and not (has_intent(model) and dataset.dev.intents is not None):
+        raise UsageError(f"--monitor {monitor}: needs a model with an intent head and dev sentences with intents")
+
+
 def train(model, encoder, dataset, settings, run_dir=None, extra_callbacks=(), initial_epoch=0, state=None):
     """Fits `model` on `dataset.train`, scores dev after every epoch, stops
     early on the dev score `settings.monitor` names (slot F1 by default) and
@@ -196,10 +202,7 @@ def train(model, encoder, dataset, settings, run_dir=None, extra_callbacks=(), i
 
     Returns the `SlotF1Monitor` (best score and epoch in `best_score`, `best_epoch`).
     """
-    if settings.monitor != "slot_f1" and not (has_intent(model) and dataset.dev.intents is not None):
-        raise UsageError(
-            f"--monitor {settings.monitor}: needs a model with an intent head and dev sentences with intents"
-        )
+    check_monitor(model, dataset, settings.monitor)
     features = model_input_features(model)
     with_weights = crf_layer(model) is None
     buckets = settings.buckets
