@@ -1,9 +1,14 @@
-"""Test slot F1 of every recipe over several seeds, as a table.
+"""Test slot F1 of every recipe over several seeds, as a table; with intents also intent and frame accuracy.
 
 Runs each recipe (bidirectional, its default settings unless flags add more)
 once per seed as `python -m recipes.<name> --seed S`, reads each run folder's
 `metrics.json`, and writes the mean and standard deviation of the test F1,
-with training time and epochs, to `<output>.csv` and `<output>.md`:
+the runs' test F1 in seed order and the mean dev F1, with training time and
+epochs, to `<output>.csv` and `<output>.md`. Where the runs have an intent head
+and the data intents (their `metrics.json` holds `intent_accuracy` and
+`frame_accuracy`: the intent and every tag of a sentence right), the table
+gives the same for the test intent and frame accuracy, and their dev means;
+on data without intents those columns are left out:
 
     python -m benchmarks.quality --data ../shared/datasets/atis --seeds 3
     python -m benchmarks.quality --data atis --recipes lstm,gru --seeds 3 -- --head crf
@@ -31,6 +36,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 RECIPES = ("elman", "jordan", "lstm", "peephole_lstm", "gru", "feedforward")
 # config.json keys that do not change what a run computes.
 RUN_ONLY_KEYS = {"recipe", "data", "output_dir", "verbose", "resume"}
+# The scores of a split in metrics.json that the table reports, with their names; the last two only
+# where the run has an intent head and the data intents.
+SCORES = {"f1": "F1", "intent_accuracy": "intent accuracy", "frame_accuracy": "frame accuracy"}
+INTENT_SCORES = ("intent_accuracy", "frame_accuracy")
 
 
 class StaleRun(Exception):
@@ -123,14 +132,44 @@ def train_one(name, seed, args):
     return name, seed, json.loads(metrics_path.read_text(encoding="utf-8")), reused
 
 
-COLUMNS = [
+def percents(runs, split, key):
+    """The runs' `split` score `key` in percent, in seed order; None where a run lacks it."""
+    values = [run.get(split, {}).get(key) for run in runs]
+    return None if any(value is None for value in values) else [100 * value for value in values]
+
+
+def score_cells(runs, key):
+    """A recipe's cells for one score: test mean, std and per seed, and the dev mean (None where missing)."""
+    name = "test_f1" if key == "f1" else f"test_{key}"
+    dev_name = "dev_f1" if key == "f1" else f"dev_{key}"
+    test, dev = percents(runs, "test", key), percents(runs, "dev", key)
+    return {
+        f"{name}_mean": round(statistics.mean(test), 2) if test else None,
+        f"{name}_std": (round(statistics.stdev(test), 2) if len(test) > 1 else 0.0) if test else None,
+        f"{name}_runs": " ".join(f"{value:.2f}" for value in test) if test else None,
+        f"{dev_name}_mean": round(statistics.mean(dev), 2) if dev else None,
+    }
+
+
+def columns(with_intents):
+    """The table's columns; the intent and frame accuracy ones `with_intents` only."""
+    test, dev = [], []
+    for key in SCORES if with_intents else ("f1",):
+        name = "test_f1" if key == "f1" else f"test_{key}"
+        title = SCORES[key]
+        test += [
+            Column(f"{name}_mean", f"test {title} mean", "{:.2f}"),
+            Column(f"{name}_std", "std", "{:.2f}"),
+            Column(f"{name}_runs", f"test {title} per seed", align_right=False),
+        ]
+        dev.append(Column(f"dev_{key}_mean", f"dev {title} mean", "{:.2f}"))
+    return [*COLUMNS[:3], *test, *dev, *COLUMNS[3:]]
+
+
+COLUMNS = [  # without the scores, which `columns` adds after "seeds"
     Column("recipe", "recipe", align_right=False),
     Column("config", "config", align_right=False),
     Column("seeds", "seeds"),
-    Column("test_f1_mean", "test F1 mean", "{:.2f}"),
-    Column("test_f1_std", "std", "{:.2f}"),
-    Column("test_f1_runs", "test F1 per seed", align_right=False),
-    Column("dev_f1_mean", "dev F1 mean", "{:.2f}"),
     Column("epochs_mean", "epochs", "{:.1f}"),
     Column("train_seconds_mean", "train s", "{:.1f}"),
     Column("parameters", "parameters", "{:,}"),
@@ -155,9 +194,12 @@ def main(argv=None):
                 for pending in futures:
                     pending.cancel()
                 raise SystemExit(2)
+            intent = "".join(
+                f", {SCORES[key]} {100 * metrics['test'][key]:.2f}" for key in INTENT_SCORES if key in metrics["test"]
+            )
             print(
-                f"{name} seed {seed}: test F1 {100 * metrics['test']['f1']:.2f} "
-                f"(dev {100 * metrics['dev']['f1']:.2f}, {metrics['epochs']} epochs, "
+                f"{name} seed {seed}: test F1 {100 * metrics['test']['f1']:.2f}{intent} "
+                f"(dev F1 {100 * metrics['dev']['f1']:.2f}, {metrics['epochs']} epochs, "
                 f"{metrics['train_seconds']:.0f} s)",
                 flush=True,
             )
@@ -167,17 +209,12 @@ def main(argv=None):
     rows = []
     for name in args.recipes:
         runs = [metrics for recipe, _, metrics in sorted(results, key=lambda r: r[1]) if recipe == name]
-        test = [100 * m["test"]["f1"] for m in runs]
-        dev = [100 * m["dev"]["f1"] for m in runs]
         rows.append(
             {
                 "recipe": name,
                 "config": args.label or "default",
                 "seeds": len(runs),
-                "test_f1_mean": round(statistics.mean(test), 2),
-                "test_f1_std": round(statistics.stdev(test), 2) if len(test) > 1 else 0.0,
-                "test_f1_runs": " ".join(f"{value:.2f}" for value in test),
-                "dev_f1_mean": round(statistics.mean(dev), 2),
+                **{cell: value for key in SCORES for cell, value in score_cells(runs, key).items()},
                 "epochs_mean": round(statistics.mean(m["epochs"] for m in runs), 1),
                 "train_seconds_mean": round(statistics.mean(m["train_seconds"] for m in runs), 1),
                 "parameters": runs[0]["parameters"],
@@ -193,9 +230,16 @@ def main(argv=None):
         f"{len(results) - reused_count} run(s) trained now, {reused_count} finished run folder(s) in "
         f"{args.runs_dir} reused after checking their settings; devices: where each run trained, in seed order",
     ]
+    with_intents = any(key in metrics["test"] for _, _, metrics in results for key in INTENT_SCORES)
+    title = "Test slot F1, intent accuracy and frame accuracy over seeds" if with_intents else "Test slot F1 over seeds"
+    if with_intents:
+        notes.append(
+            "scores in percent; frame accuracy: sentences with the intent and every tag right; "
+            "blank where a recipe's runs have no intent head"
+        )
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    print(save_table(output, "Test slot F1 over seeds", COLUMNS, rows, notes))
+    print(save_table(output, title, columns(with_intents), rows, notes))
 
 
 if __name__ == "__main__":

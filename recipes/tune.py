@@ -1,6 +1,6 @@
 """
 Title: Searching cells, depth and width with keras-tuner
-Description: keras-tuner searches cell, depth, width, direction, dropout, learning rate and head by dev slot F1.
+Description: keras-tuner searches cell, depth, width, direction, dropout, learning rate, head and intent loss weight by dev slot F1 or frame accuracy.
 
 The lecture compares memories (Elman, Jordan, LSTM, peepholes, GRU), one or two
 reading directions, and shallow or deep stacks. Which of them wins on a given
@@ -8,10 +8,18 @@ dataset, and how wide each layer should be, is an empirical question: this
 script asks it systematically. Every trial builds one model with the very
 `build_model` function of a recipe (`recipes.elman`, `recipes.jordan`,
 `recipes.lstm`, `recipes.peephole_lstm`, `recipes.gru`), trains it with the
-shared training loop (dev slot F1 with conlleval semantics after every epoch,
-early stopping, best epoch kept) and reports that best dev F1, `val_slot_f1`,
-to keras-tuner, which maximises it. The best configuration is then trained
-again on the full training set and saved as an ordinary run folder.
+shared training loop (dev scores after every epoch, early stopping, best
+epoch kept) and reports the best epoch's dev score to keras-tuner, which
+maximises it: slot F1 with conlleval semantics, `val_slot_f1` (the default),
+or with `--objective val_frame_accuracy` the share of dev sentences whose
+intent and every tag are right. Early stopping inside each trial follows the
+same score. Where the training data has intents (the built-in travel data,
+ATIS), every model also has an intent head (`--no-intent`: slots only; its
+`--intent-pooling` and `--intent-to-slots` are fixed by their flags), and the
+weight of the intent loss beside the slot loss joins the search space
+(`--min-intent-weight`, `--max-intent-weight`, on a log scale). The best
+configuration is then trained again on the full training set and saved as an
+ordinary run folder.
 
 Run it:
 
@@ -19,17 +27,22 @@ Run it:
     python -m recipes.tune --data ../shared/datasets/atis --max-trials 20
     python -m recipes.tune --cells lstm,gru --max-depth 2 --no-bidirectional --heads softmax
     python -m recipes.tune --tuner hyperband --epochs 27                  # hyperband: --epochs is the most per trial
+    python -m recipes.tune --objective val_frame_accuracy --min-intent-weight 0.5 --max-intent-weight 2
 
 What a search leaves in `<directory>/<project-name>/` (`tuning/<dataset>/` by default):
 
     search.json          the flags that define the search (a rerun with other ones is refused)
     oracle.json, trial_*/ keras-tuner's own state: trial_*/trial.json holds values, score and status
-    results.csv          one row per trial: trial_id, every hyperparameter, val_slot_f1, best_epoch,
-                         epochs, parameters, train_seconds, status, error; rewritten as each trial ends
-    results.md           the same table, best first
-    search.png           dev slot F1 by depth and width, one panel per cell
+    results.csv          one row per trial: trial_id, every hyperparameter, the dev scores of its best
+                         epoch (val_slot_f1; with an intent head also val_intent_accuracy and
+                         val_frame_accuracy; the objective's column is keras-tuner's score),
+                         best_epoch, epochs, parameters, train_seconds, status, error; rewritten as
+                         each trial ends
+    results.md           the same table, best objective first
+    search.png           the objective by depth and width, one panel per cell
     best_trial_<id>/     the best configuration retrained for the full --epochs on the full training
-                         set: model.keras, encoder.json, metrics.json (dev and test slot F1), ...
+                         set: model.keras, encoder.json, metrics.json (dev and test slot F1, and with
+                         an intent head intent and frame accuracy), ...
                          `python -m recipes.predict --model-dir tuning/<dataset>/best_trial_<id> "..."`
 
 Stopping and resuming: interrupt a search at any time and run the same command
@@ -89,11 +102,13 @@ from recipes.machinery.errors import EXIT_CODES, SearchFailed, TrainingDiverged
 from recipes.machinery.flags import describe
 from recipes.machinery.model_parts import compile_model
 from recipes.machinery.recipe import fit_encoder, load_data, run_recipe
-from recipes.machinery.search_flags import check_args, launcher_free
+from recipes.machinery.search_flags import check_args, check_data, launcher_free
 from recipes.machinery.search_folder import prepare_project, save_last_good
 from recipes.machinery.search_launcher import run_distributed
 from recipes.machinery.search_results import (
+    DEV_SCORES,
     HYPERPARAMETERS,
+    OBJECTIVE_NAMES,
     best_trial,
     load_trials,
     plot_search,
@@ -121,6 +136,7 @@ min_units, max_units = 32, 512  # Units per layer and direction, doubling: 32, 6
 min_dropout, max_dropout = 0.0, 0.5  # On word features and between layers
 min_learning_rate, max_learning_rate = 5e-4, 1e-2  # Adam, sampled on a log scale
 heads = HEADS  # An independent softmax per word, or a CRF over the whole sentence
+min_intent_weight, max_intent_weight = 0.25, 4.0  # The intent loss beside the slot loss, log scale; with intents
 max_trials = 20  # Trials of a random or Bayesian search; hyperband counts its own
 SPACE = {
     "cells": cells,
@@ -133,10 +149,20 @@ SPACE = {
     "min_learning_rate": min_learning_rate,
     "max_learning_rate": max_learning_rate,
     "heads": heads,
+    "min_intent_weight": min_intent_weight,
+    "max_intent_weight": max_intent_weight,
     "max_trials": max_trials,
 }
 
-OBJECTIVE = keras_tuner.Objective("val_slot_f1", direction="max")
+# What each --objective makes every trial's early stopping follow (`Settings.monitor`).
+MONITORS = {"val_slot_f1": "slot_f1", "val_frame_accuracy": "frame_accuracy"}
+# The intent values of a trial of a search saved before the intent head existed: none.
+WITHOUT_INTENT = {
+    "intent": False,
+    "intent_pooling": SHARED.intent_pooling,
+    "intent_to_slots": False,
+    "intent_weight": SHARED.intent_weight,
+}
 
 
 def make_parser():
@@ -154,9 +180,18 @@ def unit_choices(low, high):
     return values + [high]
 
 
-def declare_space(hp, args):
+def objective(args):
+    """keras-tuner's objective: the dev score `--objective` names, maximised."""
+    return keras_tuner.Objective(args.objective, direction="max")
+
+
+def declare_space(hp, args, with_intents=False):
     """Declares the search space on `hp` and returns this trial's values, in
-    the order of `HYPERPARAMETERS`. A range whose ends are equal is fixed."""
+    the order of `HYPERPARAMETERS`. A range whose ends are equal is fixed.
+
+    `with_intents`: the models have an intent head (`--intent` and training
+    data with intents); only then is `intent_weight` in the space. The intent
+    head's own flags are fixed."""
 
     def choice(name, values):
         return hp.Fixed(name, values[0]) if len(values) == 1 else hp.Choice(name, values)
@@ -166,7 +201,7 @@ def declare_space(hp, args):
             return hp.Fixed(name, low)
         return kind(name, low, high, sampling=sampling)
 
-    return {
+    values = {
         "cell": choice("cell", args.cells),
         "depth": number(hp.Int, "depth", args.min_depth, args.max_depth),
         "units": choice("units", unit_choices(args.min_units, args.max_units)),
@@ -179,22 +214,60 @@ def declare_space(hp, args):
         "encoding": hp.Fixed("encoding", args.encoding),
         "embedding_dim": hp.Fixed("embedding_dim", args.embedding_dim),
         "window": hp.Fixed("window", args.window),
+        "intent": hp.Fixed("intent", bool(with_intents)),
+        "intent_pooling": hp.Fixed("intent_pooling", args.intent_pooling),
+        "intent_to_slots": hp.Fixed("intent_to_slots", args.intent_to_slots),
     }
+    if with_intents:
+        values["intent_weight"] = number(
+            hp.Float, "intent_weight", args.min_intent_weight, args.max_intent_weight, "log"
+        )
+    return values
+
+
+def trial_values(values):
+    """A trial's hyperparameters with the intent ones filled in where the trial
+    has none (a search saved before them, or one without an intent head)."""
+    return {**WITHOUT_INTENT, **values}
 
 
 def build_from_values(encoder, values):
-    """The model of one configuration, built by its recipe's `build_model` and compiled."""
+    """The model of one configuration, built by its recipe's `build_model` and
+    compiled with its learning rate and intent loss weight."""
+    values = trial_values(values)
     options = {key: values[key] for key in MODEL_FLAGS}
     model = CELLS[values["cell"]](encoder, **options)
-    return compile_model(model, values["learning_rate"])
+    return compile_model(model, values["learning_rate"], values["intent_weight"])
 
 
 def describe_values(values):
+    values = trial_values(values)
     direction = "bidirectional" if values["bidirectional"] else "one direction"
-    return (
+    text = (
         f"{values['cell']} depth {values['depth']} units {values['units']} {direction} "
         f"dropout {values['dropout']:.3g} learning rate {values['learning_rate']:.3g} head {values['head']}"
     )
+    if values["intent"]:
+        text += f" intent {values['intent_pooling']} pooling weight {values['intent_weight']:.3g}"
+        if values["intent_to_slots"]:
+            text += " to slots"
+    return text
+
+
+def best_epoch_scores(model, monitor, objective_name):
+    """The dev scores of the trial's best epoch: the objective's (the monitor's
+    best score) and, from the epoch logs training left in `model.history`, the
+    others that epoch has (`DEV_SCORES`)."""
+    scores = {objective_name: float(monitor.best_f1)}
+    history = getattr(model, "history", None)
+    epoch = int(monitor.best_epoch) - 1
+    if history is not None and epoch in history.epoch:
+        row = history.epoch.index(epoch)
+        for name in DEV_SCORES:
+            logged = history.history.get(name) or []
+            if name not in scores and row < len(logged):
+                scores[name] = float(logged[row])
+    return {name: scores[name] for name in [objective_name, *DEV_SCORES] if name in scores}
 
 
 def trial_settings(args):
@@ -210,29 +283,34 @@ def trial_settings(args):
         max_train=args.max_train,
         seed=args.seed,
         verbose=args.verbose,
+        monitor=MONITORS[args.objective],
     )
 
 
 class SlotFillingHyperModel(keras_tuner.HyperModel):
     """Builds a trial's model with a recipe's `build_model` and trains it with
-    `machinery.training.train`, which scores dev slot F1 after every epoch.
+    `machinery.training.train`, which scores dev after every epoch and stops
+    early on the score `--objective` names.
 
-    `fit` returns `{"val_slot_f1": best dev F1 of the trial, ...}`, the score
-    keras-tuner maximises; keras-tuner's own callbacks run after
-    `SlotF1Monitor`, so they see `logs["val_slot_f1"]` every epoch too.
+    `fit` returns the dev scores of the trial's best epoch, `{"val_slot_f1": ...,
+    "val_intent_accuracy": ..., "val_frame_accuracy": ..., ...}` (the last two
+    with an intent head); keras-tuner maximises the objective's. Its own
+    callbacks run after `SlotF1Monitor`, so they see those scores in `logs`
+    every epoch too.
     """
 
     def __init__(self, args, encoder, dataset):
         super().__init__(name="slot_filling")
         self.args, self.encoder, self.dataset = args, encoder, dataset
         self.settings = trial_settings(args)
+        self.with_intents = bool(args.intent and encoder.intents)
         self.trial_id, self.execution = None, 0
 
     def start_trial(self, trial_id):
         self.trial_id, self.execution = trial_id, 0
 
     def build(self, hp):
-        values = declare_space(hp, self.args)
+        values = declare_space(hp, self.args, self.with_intents)
         # Each execution of each trial starts from its own reproducible weights.
         keras.utils.set_random_seed(zlib.crc32(f"{self.args.seed}:{self.trial_id}:{self.execution}".encode()))
         self.execution += 1
@@ -245,7 +323,7 @@ class SlotFillingHyperModel(keras_tuner.HyperModel):
             verbose=kwargs.get("verbose", self.settings.verbose),
         )
         initial_epoch = kwargs.get("initial_epoch", 0)
-        values = {key: hp.values[key] for key in HYPERPARAMETERS}
+        values = {key: hp.values[key] for key in HYPERPARAMETERS if key in hp.values}
         name = f"trial {self.trial_id}"
         if self.args.executions_per_trial > 1:
             name += f" (execution {self.execution} of {self.args.executions_per_trial})"
@@ -265,16 +343,18 @@ class SlotFillingHyperModel(keras_tuner.HyperModel):
             raise keras_tuner.errors.FailedTrialError(str(error)) from error
         seconds = time.perf_counter() - started
         epochs = len(model.history.epoch) if getattr(model, "history", None) is not None else 0
+        scores = best_epoch_scores(model, monitor, self.args.objective)
         result = {
-            "val_slot_f1": float(monitor.best_f1),
+            **scores,
             "best_epoch": int(monitor.best_epoch),
             "epochs": int(initial_epoch + epochs),
             "parameters": int(model.count_params()),
             "train_seconds": round(seconds, 2),
         }
         print(
-            f"{name}: val_slot_f1 {monitor.best_f1:.4f} (best epoch {monitor.best_epoch} "
-            f"of {result['epochs']}), {result['parameters']:,} parameters, {seconds:.1f} s",
+            f"{name}: {', '.join(f'{score} {value:.4f}' for score, value in scores.items())} "
+            f"(best epoch {monitor.best_epoch} of {result['epochs']}), {result['parameters']:,} parameters, "
+            f"{seconds:.1f} s",
             flush=True,
         )
         return result
@@ -291,7 +371,8 @@ class _SearchHooks:
 
     def on_trial_end(self, trial):
         super().on_trial_end(trial)  # reports the trial to the oracle, which writes trial.json
-        write_tables(Path(self.project_dir), load_trials(Path(self.project_dir), self.oracle))
+        trials = load_trials(Path(self.project_dir), self.oracle)
+        write_tables(Path(self.project_dir), trials, objective=self.hypermodel.args.objective)
         save_last_good(self.project_dir)
 
 
@@ -310,7 +391,7 @@ class HyperbandSearch(_SearchHooks, keras_tuner.Hyperband):
 def make_tuner(args, hypermodel):
     options = {
         "hypermodel": hypermodel,
-        "objective": OBJECTIVE,
+        "objective": objective(args),
         "seed": args.seed + 1,  # keras-tuner takes a seed of 0 for "no seed"
         "directory": args.directory,
         "project_name": args.project_name,
@@ -348,7 +429,7 @@ def search(args, role, dataset):
         if "consecutive failures" not in str(error):
             raise
         trials = load_trials(Path(tuner.project_dir), tuner.oracle)
-        write_tables(Path(tuner.project_dir), trials)
+        write_tables(Path(tuner.project_dir), trials, objective=args.objective)
         errors = [trial["error"] for trial in trials if trial["error"]]
         raise SearchFailed(
             f"the search stopped: {tuner.oracle.max_consecutive_failed_trials} trials in a row failed "
@@ -360,17 +441,19 @@ def search(args, role, dataset):
 def retrain_best(args, project_dir, trial):
     """Trains the best configuration for the full --epochs on the full training
     set and saves an ordinary run folder `best_trial_<id>` (skipped when that
-    folder is already finished). Returns `(run_dir, metrics)`."""
+    folder is already finished), with the trial's intent loss weight and early
+    stopping on the search's objective. Returns `(run_dir, metrics)`."""
     run_dir = Path(project_dir) / f"best_trial_{trial['trial_id']}"
     if (run_dir / "metrics.json").is_file():
         print(f"the best trial was retrained before: {run_dir}")
         return run_dir, json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-    values = trial["values"]
+    values = trial_values(trial["values"])
     cell = values["cell"]
     settings = dataclasses.replace(
         trial_settings(args),
         **{name: values[name] for name in MODEL_FLAGS},
         learning_rate=values["learning_rate"],
+        intent_weight=values["intent_weight"],
         max_train=None,
         output_dir=str(run_dir),
     )
@@ -385,33 +468,55 @@ def retrain_best(args, project_dir, trial):
 def report(args, project_dir, oracle=None):
     """Writes the tables and the plot, prints the best trials and retrains the best one."""
     trials = load_trials(project_dir, oracle)
-    table = write_tables(project_dir, trials)
-    plot_search(table, args.cells, project_dir / "search.png")
+    table = write_tables(project_dir, trials, objective=args.objective)
+    plot_search(table, args.cells, project_dir / "search.png", args.objective)
     best = best_trial(trials, oracle)
     print(f"\n{len(trials)} trials in {project_dir}: results.csv, results.md, search.png")
-    top = ranked(table).head(5)
-    print(top[["trial_id", *HYPERPARAMETERS[:7], "val_slot_f1", "parameters", "status"]].to_string(index=False))
+    top = ranked(table, args.objective).head(5)
+    shown = [name for name in ("intent_weight", *DEV_SCORES) if name in top.columns]
+    print(top[["trial_id", *HYPERPARAMETERS[:7], *shown, "parameters", "status"]].to_string(index=False))
     summary = {
         "project_dir": str(project_dir),
         "trials": len(trials),
+        "objective": args.objective,
         "best_trial": None,
+        "best_score": None,
         "best_val_slot_f1": None,
         "best_run_dir": None,
         "test_f1": None,
+        "test_intent_accuracy": None,
+        "test_frame_accuracy": None,
     }
     if best is None:
         raise SearchFailed(f"no trial finished in {project_dir} (see the error column of results.csv)")
-    summary.update(best_trial=best["trial_id"], best_val_slot_f1=best["score"])
-    print(f"best: trial {best['trial_id']}, {describe_values(best['values'])}: dev slot F1 {best['score']:.4f}")
+    best_slot_f1 = best["score"] if args.objective == "val_slot_f1" else best["metrics"].get("val_slot_f1")
+    summary.update(best_trial=best["trial_id"], best_score=best["score"], best_val_slot_f1=best_slot_f1)
+    print(
+        f"best: trial {best['trial_id']}, {describe_values(best['values'])}: "
+        f"{OBJECTIVE_NAMES[args.objective]} {best['score']:.4f}"
+    )
     if args.retrain:
         run_dir, metrics = retrain_best(args, project_dir, best)
-        best_run = {"run_dir": run_dir.name, "dev_f1": metrics["dev"]["f1"], "test_f1": metrics["test"]["f1"]}
-        write_tables(project_dir, trials, best_run)
-        summary.update(best_run_dir=str(run_dir), test_f1=metrics["test"]["f1"])
-        print(
-            f"best configuration retrained: {run_dir} (dev slot F1 {metrics['dev']['f1']:.4f}, "
-            f"test slot F1 {metrics['test']['f1']:.4f})"
+        dev, test = metrics["dev"], metrics["test"]
+        best_run = {
+            "run_dir": run_dir.name,
+            "dev_f1": dev["f1"],
+            "test_f1": test["f1"],
+            "test_intent_accuracy": test.get("intent_accuracy"),
+            "test_frame_accuracy": test.get("frame_accuracy"),
+        }
+        write_tables(project_dir, trials, best_run, objective=args.objective)
+        summary.update(
+            best_run_dir=str(run_dir),
+            test_f1=test["f1"],
+            test_intent_accuracy=test.get("intent_accuracy"),
+            test_frame_accuracy=test.get("frame_accuracy"),
         )
+        scores = f"dev slot F1 {dev['f1']:.4f}, test slot F1 {test['f1']:.4f}"
+        if "frame_accuracy" in test:
+            scores += f", test intent accuracy {test['intent_accuracy']:.4f}"
+            scores += f", test frame accuracy {test['frame_accuracy']:.4f}"
+        print(f"best configuration retrained: {run_dir} ({scores})")
         print(f'tag sentences with it: python -m recipes.predict --model-dir {run_dir} "leave taipei on november 2nd"')
     return summary
 
@@ -424,10 +529,14 @@ def main(argv=None):
     try:
         with exit_on_errors(PROG, EXIT_CODES):
             dataset = load_data(trial_settings(args))  # a bad --data fails here, before anything is written
+            with_intents = check_data(args, dataset)  # and flags the data cannot serve
+            if args.intent and not with_intents:
+                print(f"{dataset.name}: the training data has no intents; searching slots only", flush=True)
+                args.intent = False  # what search.json records: no intent head
             project_dir = prepare_project(args, role)
             oracle = None
             if role == "parent":
-                run_distributed(launcher_free(argv), args.workers, project_dir, describe_values)
+                run_distributed(launcher_free(argv), args.workers, project_dir, describe_values, args.objective)
             else:
                 oracle = search(args, role, dataset).oracle
                 if role == "worker" or args.serve_only:

@@ -14,8 +14,9 @@ def quality():
     return importlib.import_module("benchmarks.quality")
 
 
-def finished_run(quality, runs_dir, name, seed, test_f1, dev_f1, extra=(), data="travel", **changed):
-    """A run folder as the recipe leaves it, for the settings quality.py would ask for."""
+def finished_run(quality, runs_dir, name, seed, test_f1, dev_f1, extra=(), data="travel", intents=None, **changed):
+    """A run folder as the recipe leaves it, for the settings quality.py would ask for;
+    `intents`: `{"test": (intent accuracy, frame accuracy), "dev": (...)}` of a run with an intent head."""
     args = quality.parse_args(["--data", data, "--runs-dir", str(runs_dir), "--", *extra])
     config = {"recipe": name, **quality.expected_config(name, seed, args), **changed}
     run_dir = Path(runs_dir) / f"{name}-seed{seed}"
@@ -33,6 +34,8 @@ def finished_run(quality, runs_dir, name, seed, test_f1, dev_f1, extra=(), data=
         "train_seconds": 100.0 + seed,
         "parameters": 1234,
     }
+    for split, (intent_accuracy, frame_accuracy) in (intents or {}).items():
+        metrics[split].update(intent_accuracy=intent_accuracy, frame_accuracy=frame_accuracy)
     (run_dir / "metrics.json").write_text(json.dumps(metrics))
 
 
@@ -55,6 +58,54 @@ def test_table_from_finished_runs_without_training(quality, tmp_path):
     markdown = output.with_suffix(".md").read_text()
     assert "| gru | default | 3 |" in markdown
     assert "0 run(s) trained now, 3 finished run folder(s)" in markdown
+
+
+def test_table_without_intents_has_no_intent_columns(quality, tmp_path):
+    runs = tmp_path / "runs"
+    finished_run(quality, runs, "gru", 0, 0.95, 0.97)
+    output = tmp_path / "table"
+    quality.main(
+        ["--data", "travel", "--recipes", "gru", "--seeds", "1", "--runs-dir", str(runs), "--output", str(output)]
+    )
+    table = pd.read_csv(output.with_suffix(".csv"))
+    assert not [name for name in table.columns if "intent" in name or "frame" in name]
+    markdown = output.with_suffix(".md").read_text()
+    header = next(line for line in markdown.splitlines() if line.startswith("| recipe"))
+    assert markdown.startswith("# Test slot F1 over seeds\n") and "intent" not in header and "frame" not in header
+
+
+def test_runs_with_intents_report_intent_and_frame_accuracy_over_seeds(quality, tmp_path, capsys):
+    runs = tmp_path / "runs"
+    scores = [((0.95, 0.97), (0.98, 0.90), (0.99, 0.93)), ((0.96, 0.98), (0.96, 0.88), (0.97, 0.91))]
+    for seed, ((test, dev), test_intent, dev_intent) in enumerate(scores):
+        finished_run(quality, runs, "lstm", seed, test, dev, intents={"test": test_intent, "dev": dev_intent})
+    for seed, test in enumerate([0.9, 0.92]):  # runs without an intent head: blank intent cells
+        finished_run(quality, runs, "gru", seed, test, 0.9)
+    output = tmp_path / "table"
+    quality.main(
+        ["--data", "travel", "--recipes", "lstm,gru", "--seeds", "2", "--runs-dir", str(runs), "--output", str(output)]
+    )
+    assert "lstm seed 1: test F1 96.00, intent accuracy 96.00, frame accuracy 88.00 (dev F1 98.00" in (
+        capsys.readouterr().out
+    )
+    table = pd.read_csv(output.with_suffix(".csv")).set_index("recipe")
+    lstm = table.loc["lstm"]
+    assert lstm["test_f1_mean"] == pytest.approx(95.5)
+    assert lstm["test_intent_accuracy_mean"] == pytest.approx(97.0)
+    assert lstm["test_intent_accuracy_std"] == pytest.approx(1.41, abs=0.01)
+    assert lstm["test_intent_accuracy_runs"] == "98.00 96.00"
+    assert lstm["test_frame_accuracy_mean"] == pytest.approx(89.0)
+    assert lstm["test_frame_accuracy_runs"] == "90.00 88.00"
+    assert lstm["dev_intent_accuracy_mean"] == pytest.approx(98.0)
+    assert lstm["dev_frame_accuracy_mean"] == pytest.approx(92.0)
+    gru = table.loc["gru"]
+    assert gru["test_f1_mean"] == pytest.approx(91.0)
+    assert pd.isna(gru["test_intent_accuracy_mean"]) and pd.isna(gru["test_frame_accuracy_runs"])
+    markdown = output.with_suffix(".md").read_text()
+    assert markdown.startswith("# Test slot F1, intent accuracy and frame accuracy over seeds\n")
+    header = next(line for line in markdown.splitlines() if line.startswith("| recipe"))
+    assert "test intent accuracy mean" in header and "test frame accuracy per seed" in header
+    assert "| lstm | default | 2 | 95.50 | 0.71 | 95.00 96.00 | 97.00 | 1.41 | 98.00 96.00 | 89.00 |" in markdown
 
 
 def test_flags_after_the_separator_take_part_in_the_check(quality, tmp_path):

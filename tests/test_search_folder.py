@@ -1,11 +1,16 @@
 """The search folder (`recipes.machinery.search_folder`): keras-tuner's state kept as a last good copy
 after every finished trial, and put back where a file no longer parses."""
 
+import json
 import shutil
 
 import pandas as pd
+import pytest
 
 from recipes import tune
+from recipes.machinery.errors import UsageError
+from recipes.machinery.search_flags import check_args
+from recipes.machinery.search_folder import ADDED_LATER, prepare_project, search_settings
 from support import TINY_SEARCH, exit_status
 
 
@@ -59,3 +64,24 @@ def test_a_damaged_trial_file_without_a_copy_is_refused_with_one_line(tiny_data,
         f"python -m recipes.tune: error: {project_dir / 'trial_0' / 'trial.json'}: not valid JSON and no "
         f"copy of it in {project_dir / 'last_good'}; use --overwrite or another --project-name"
     ]
+
+
+def test_a_search_saved_before_the_intent_flags_resumes_as_one_without_an_intent_head(tiny_data, tmp_path):
+    parser = tune.make_parser()
+
+    def args_of(*flags):
+        args = parser.parse_args([*TINY_SEARCH, "--data", str(tiny_data), "--directory", str(tmp_path), *flags])
+        check_args(parser, args, 20)
+        return args
+
+    project_dir = tmp_path / "tiny"
+    project_dir.mkdir()
+    saved = {name: value for name, value in search_settings(args_of("--no-intent")).items() if name not in ADDED_LATER}
+    (project_dir / "search.json").write_text(json.dumps({"flags": saved}))
+    assert prepare_project(args_of("--no-intent", "--intent-pooling", "mean"), "single") == project_dir
+    with pytest.raises(UsageError) as refused:
+        prepare_project(args_of("--min-intent-weight", "0.5"), "single")
+    assert f"{project_dir} holds a search made with --no-intent, not --intent: repeat its flags" in str(refused.value)
+    with pytest.raises(UsageError) as refused:
+        prepare_project(args_of("--no-intent", "--objective", "val_slot_f1", "--epochs", "2"), "single")
+    assert "made with --epochs 1, not --epochs 2" in str(refused.value)

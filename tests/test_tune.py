@@ -1,8 +1,10 @@
 """The keras-tuner search (`recipes.tune`) on a tiny generated dataset.
 
-Every search here is small: 120 training sentences, one epoch per trial,
-depth at most 2, at most 16 units, one padded length and one batch per
-epoch, so that a trial costs a few seconds even where JAX compiles each model.
+Every search here is small: 120 training sentences (200 of the built-in travel
+data), one epoch per trial, depth at most 2, at most 16 units, one padded
+length and one batch per epoch, so that a trial costs a few seconds even where
+JAX compiles each model. The generated data has intents, so every model has an
+intent head and the intent loss weight is searched too.
 """
 
 import json
@@ -60,6 +62,15 @@ def tiny_data(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def data_without_intents(tiny_data, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("data") / "slots_only"
+    shutil.copytree(tiny_data, folder)
+    for label in folder.glob("*/label"):
+        label.unlink()
+    return folder
+
+
+@pytest.fixture(scope="module")
 def finished_search(tiny_data, tmp_path_factory):
     """A three-trial search with the best configuration retrained."""
     directory = tmp_path_factory.mktemp("search") / "tuning"
@@ -105,6 +116,12 @@ def test_help_describes_the_search_flags(capsys):
         "--workers",
         "--max-train",
         "--patience",
+        "--objective",
+        "--no-intent",
+        "--intent-pooling",
+        "--intent-to-slots",
+        "--min-intent-weight",
+        "--max-intent-weight",
     ):
         assert flag in text
     assert "--serve-only" not in text
@@ -122,6 +139,17 @@ def test_help_describes_the_search_flags(capsys):
         (["--tuner", "hyperband", "--max-trials", "5"], "--max-trials 5: hyperband decides"),
         (["--workers", "3"], "--workers 3: only with --distributed"),
         (["--project-name", "../elsewhere"], "--project-name '../elsewhere'"),
+        (
+            ["--min-intent-weight", "2", "--max-intent-weight", "1"],
+            "--min-intent-weight 2.0 is above --max-intent-weight 1.0",
+        ),
+        (["--max-intent-weight", "0"], "--max-intent-weight: expected a value in (0.0, inf], got '0'"),
+        (["--objective", "val_intent_accuracy"], "--objective: invalid choice: 'val_intent_accuracy'"),
+        (["--intent-pooling", "max"], "--intent-pooling: invalid choice: 'max'"),
+        (
+            ["--objective", "val_frame_accuracy", "--no-intent"],
+            "--objective val_frame_accuracy: needs the intent head; leave out --no-intent",
+        ),
     ],
 )
 def test_bad_flag_prints_one_line_naming_it_and_exits_2(argv, named, tiny_data, tmp_path, capsys):
@@ -131,6 +159,21 @@ def test_bad_flag_prints_one_line_naming_it_and_exits_2(argv, named, tiny_data, 
     assert code == 2
     assert error.count("\n") == 1 and error.startswith("python -m recipes.tune: error: ")
     assert named in error
+    assert not directory.exists()
+
+
+def test_frame_accuracy_on_data_without_intents_prints_one_line_and_writes_nothing(
+    data_without_intents, tmp_path, capsys
+):
+    directory = tmp_path / "tuning"
+    argv = [*TINY, "--data", str(data_without_intents), "--directory", str(directory)]
+    code = run_main([*argv, "--objective", "val_frame_accuracy"])
+    error = capsys.readouterr().err
+    assert code == 2
+    assert error == (
+        f"python -m recipes.tune: error: --objective val_frame_accuracy: the train sentences of --data "
+        f"{data_without_intents} have no intents; use --objective val_slot_f1\n"
+    )
     assert not directory.exists()
 
 
@@ -177,7 +220,7 @@ def test_flags_narrow_the_search_space():
     hp = keras_tuner.HyperParameters()
     values = tune.declare_space(hp, args)
     space = {item.name: item for item in hp.space}
-    assert list(values) == list(tune.HYPERPARAMETERS)
+    assert list(values) == [name for name in tune.HYPERPARAMETERS if name != "intent_weight"]
     assert space["cell"].values == ["lstm", "gru"]
     assert (space["depth"].min_value, space["depth"].max_value) == (1, 2)
     assert space["units"].values == [32, 64, 128]
@@ -186,6 +229,70 @@ def test_flags_narrow_the_search_space():
     assert values["head"] == "crf" and values["dropout"] == 0.2
     assert (space["learning_rate"].min_value, space["learning_rate"].max_value) == (5e-4, 1e-2)
     assert space["learning_rate"].sampling == "log"
+    assert "intent_weight" not in space and values["intent"] is False  # without intents: no intent head
+
+
+def test_intent_weight_joins_the_space_with_intents_and_the_intent_flags_are_fixed():
+    args = tune.make_parser().parse_args(
+        ["--min-intent-weight", "0.5", "--max-intent-weight", "2", "--intent-to-slots"]
+    )
+    hp = keras_tuner.HyperParameters()
+    values = tune.declare_space(hp, args, with_intents=True)
+    space = {item.name: item for item in hp.space}
+    assert list(values) == list(tune.HYPERPARAMETERS)
+    weight = space["intent_weight"]
+    assert type(weight).__name__ == "Float" and weight.sampling == "log"
+    assert (weight.min_value, weight.max_value) == (0.5, 2.0) and 0.5 <= values["intent_weight"] <= 2.0
+    for name, value in (("intent", True), ("intent_pooling", "attention"), ("intent_to_slots", True)):
+        assert type(space[name]).__name__ == "Fixed" and values[name] == value
+    defaults = tune.make_parser().parse_args([])
+    assert (defaults.min_intent_weight, defaults.max_intent_weight) == (tune.min_intent_weight, tune.max_intent_weight)
+    assert defaults.objective == "val_slot_f1" and defaults.intent is True
+    fixed = tune.make_parser().parse_args(["--min-intent-weight", "1.5", "--max-intent-weight", "1.5"])
+    hp = keras_tuner.HyperParameters()
+    assert tune.declare_space(hp, fixed, with_intents=True)["intent_weight"] == 1.5
+    assert type({item.name: item for item in hp.space}["intent_weight"]).__name__ == "Fixed"
+
+
+def test_the_hypermodel_searches_the_intent_weight_only_where_the_data_has_intents(tiny_data, data_without_intents):
+    for folder, flags, searched in (
+        (tiny_data, [], True),
+        (tiny_data, ["--no-intent"], False),
+        (data_without_intents, [], False),
+    ):
+        args = tune.make_parser().parse_args([*TINY, "--data", str(folder), *flags])
+        dataset = recipe.load_data(args)
+        hypermodel = tune.SlotFillingHyperModel(args, recipe.fit_encoder(dataset.train), dataset)
+        hp = keras_tuner.HyperParameters()
+        model = hypermodel.build(hp)
+        assert ("intent_weight" in hp.values) is searched
+        assert hp.values["intent"] is searched
+        assert isinstance(model.output, dict) is searched  # the intent head beside the tags
+
+
+def test_compile_gets_the_trials_intent_weight(tiny_data, monkeypatch):
+    encoder = recipe.fit_encoder(data.load_dataset(str(tiny_data)).train)
+    seen = []
+    monkeypatch.setattr(tune, "compile_model", lambda model, rate, weight: seen.append((rate, weight)) or model)
+    values = {
+        "cell": "gru",
+        "depth": 1,
+        "units": 8,
+        "bidirectional": False,
+        "dropout": 0.1,
+        "learning_rate": 0.01,
+        "head": "softmax",
+        "encoding": "embedding",
+        "embedding_dim": 8,
+        "window": 1,
+    }
+    model = tune.build_from_values(
+        encoder, {**values, "intent": True, "intent_pooling": "mean", "intent_to_slots": False, "intent_weight": 2.5}
+    )
+    assert seen == [(0.01, 2.5)] and isinstance(model.output, dict)
+    # A trial of a search saved before the intent head: slots only, at the default weight.
+    model = tune.build_from_values(encoder, values)
+    assert seen[-1] == (0.01, 1.0) and not isinstance(model.output, dict)
 
 
 def test_fit_scores_the_best_epoch_and_hands_tuner_callbacks_to_training(tiny_data, monkeypatch):
@@ -195,7 +302,9 @@ def test_fit_scores_the_best_epoch_and_hands_tuner_callbacks_to_training(tiny_da
     seen = {}
 
     def fake_train(model, encoder, dataset, args, run_dir=None, extra_callbacks=(), initial_epoch=0, state=None):
-        seen.update(callbacks=list(extra_callbacks), epochs=args.epochs, initial_epoch=initial_epoch)
+        seen.update(
+            callbacks=list(extra_callbacks), epochs=args.epochs, initial_epoch=initial_epoch, monitor=args.monitor
+        )
         return Namespace(best_f1=0.75, best_epoch=5)
 
     monkeypatch.setattr(tune, "train", fake_train)
@@ -203,10 +312,17 @@ def test_fit_scores_the_best_epoch_and_hands_tuner_callbacks_to_training(tiny_da
     model = hypermodel.build(hp)
     marker = keras.callbacks.Callback()
     result = hypermodel.fit(hp, model, callbacks=[marker], epochs=7, initial_epoch=3)
-    assert seen == {"callbacks": [marker], "epochs": 7, "initial_epoch": 3}
+    assert seen == {"callbacks": [marker], "epochs": 7, "initial_epoch": 3, "monitor": "slot_f1"}
     assert result["val_slot_f1"] == 0.75 and result["best_epoch"] == 5
     assert result["parameters"] == model.count_params()
     assert args.epochs == 1  # the trial's epochs do not leak into the search's flags
+
+    frame = tune.make_parser().parse_args([*TINY, "--data", str(tiny_data), "--objective", "val_frame_accuracy"])
+    hypermodel = tune.SlotFillingHyperModel(frame, recipe.fit_encoder(dataset.train), dataset)
+    hp = keras_tuner.HyperParameters()
+    result = hypermodel.fit(hp, hypermodel.build(hp), epochs=2)
+    assert seen["monitor"] == "frame_accuracy"  # each trial stops early on the objective
+    assert result["val_frame_accuracy"] == 0.75 and "val_slot_f1" not in result  # no epoch logs: the best only
 
 
 # ---------------------------------------------------------------------------
@@ -227,11 +343,20 @@ def test_search_writes_one_row_per_trial_with_every_hyperparameter(finished_sear
         "learning_rate",
         "head",
         "val_slot_f1",
+        "val_intent_accuracy",
+        "val_frame_accuracy",
+        "intent",
+        "intent_weight",
         "parameters",
         "train_seconds",
         "status",
     ):
         assert column in table.columns
+    assert (
+        table["intent"].all() and table["intent_weight"].between(tune.min_intent_weight, tune.max_intent_weight).all()
+    )
+    assert table["intent_weight"].nunique() == 3  # searched, on a log scale
+    assert table["val_intent_accuracy"].between(0, 1).all() and table["val_frame_accuracy"].between(0, 1).all()
     assert (table["status"] == "COMPLETED").all()
     assert set(table["cell"]) <= {"elman", "gru"} and set(table["head"]) == {"softmax"}
     assert set(table["units"]) <= {8, 16} and set(table["depth"]) <= {1, 2}
@@ -318,6 +443,88 @@ def test_overwrite_starts_the_search_over(finished_search, tiny_data, tmp_path):
     table = read_results(tmp_path / "tuning" / "tiny")
     assert list(table["trial_id"]) == ["0"] and list(table["depth"]) == [1]
     assert not list((tmp_path / "tuning" / "tiny").glob("best_trial_*"))
+
+
+# ---------------------------------------------------------------------------
+# Maximising dev frame accuracy on the built-in travel data
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def frame_search(tmp_path_factory):
+    """Two trials on 200 sentences of the built-in travel data (it has intents), maximising
+    dev frame accuracy, with the best configuration retrained."""
+    directory = tmp_path_factory.mktemp("frame") / "tuning"
+    argv = [
+        *TINY,
+        "--data",
+        "travel",
+        "--max-train",
+        "200",
+        "--cells",
+        "gru",
+        "--max-depth",
+        "1",
+        "--max-units",
+        "8",
+        "--directory",
+        str(directory),
+        "--max-trials",
+        "2",
+        "--objective",
+        "val_frame_accuracy",
+    ]
+    return tune.main(argv), directory / "travel", argv
+
+
+def test_frame_accuracy_objective_is_the_score_and_every_dev_score_is_reported(frame_search):
+    summary, project_dir, _ = frame_search
+    table = read_results(project_dir)
+    assert list(table["trial_id"]) == ["0", "1"] and (table["status"] == "COMPLETED").all()
+    for column in ("intent_weight", "val_slot_f1", "val_intent_accuracy", "val_frame_accuracy"):
+        assert table[column].notna().all()
+    for row in table.itertuples():
+        trial = json.loads((project_dir / f"trial_{row.trial_id}" / "trial.json").read_text())
+        assert row.val_frame_accuracy == pytest.approx(trial["score"])
+        assert row.intent_weight == pytest.approx(trial["hyperparameters"]["values"]["intent_weight"])
+        assert set(trial["metrics"]["metrics"]) >= {"val_slot_f1", "val_intent_accuracy", "val_frame_accuracy"}
+        assert trial["metrics"]["metrics"]["val_frame_accuracy"]["direction"] == "max"  # keras-tuner's objective
+    assert summary["objective"] == "val_frame_accuracy"
+    best = table.set_index("trial_id").loc[summary["best_trial"]]
+    assert summary["best_score"] == pytest.approx(table["val_frame_accuracy"].max())  # the best trial, ties aside
+    assert best["val_frame_accuracy"] == pytest.approx(summary["best_score"])
+    assert summary["best_val_slot_f1"] == pytest.approx(best["val_slot_f1"])
+    markdown = (project_dir / "results.md").read_text()
+    assert "Objective: dev frame accuracy (`val_frame_accuracy`" in markdown
+    lines = [line for line in markdown.splitlines() if line.startswith("|")]
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    scores = [float(row.strip("|").split("|")[header.index("val_frame_accuracy")]) for row in lines[2:]]
+    assert scores == sorted(scores, reverse=True)  # best objective first
+
+
+def test_the_retrained_best_trial_uses_its_intent_weight_and_stops_on_the_objective(frame_search):
+    summary, project_dir, _ = frame_search
+    run_dir = Path(summary["best_run_dir"])
+    values = json.loads((project_dir / f"trial_{summary['best_trial']}" / "trial.json").read_text())
+    values = values["hyperparameters"]["values"]
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["intent_weight"] == pytest.approx(values["intent_weight"])
+    assert config["intent"] is True and config["monitor"] == "frame_accuracy" and config["max_train"] is None
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["monitor"] == "frame_accuracy" and metrics["intent_head"] is True
+    assert summary["test_frame_accuracy"] == pytest.approx(metrics["test"]["frame_accuracy"])
+    assert summary["test_intent_accuracy"] == pytest.approx(metrics["test"]["intent_accuracy"])
+    assert "test frame accuracy" in (project_dir / "results.md").read_text()
+
+
+def test_resuming_with_another_objective_is_refused_with_one_line(frame_search, capsys):
+    _, project_dir, argv = frame_search
+    before = {path: path.read_bytes() for path in project_dir.rglob("*.json")}
+    code = run_main([*argv, "--objective", "val_slot_f1"])
+    error = capsys.readouterr().err
+    assert code == 2 and error.count("\n") == 1
+    assert "made with --objective val_frame_accuracy, not --objective val_slot_f1" in error
+    assert {path: path.read_bytes() for path in project_dir.rglob("*.json")} == before
 
 
 # ---------------------------------------------------------------------------

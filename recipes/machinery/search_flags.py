@@ -16,9 +16,12 @@ from pathlib import Path
 from data.command_line import Parser
 from recipes.machinery import flags
 from recipes.machinery.errors import UsageError
-from recipes.machinery.settings import ENCODINGS, HEADS, SHARED
+from recipes.machinery.settings import ENCODINGS, HEADS, INTENT_POOLINGS, SHARED
 
 TUNERS = ("random", "bayesian", "hyperband")
+# What a search may maximise: a dev score of every trial's best epoch (frame accuracy: the intent and
+# every tag of a sentence right, which needs data with intents and the intent head).
+OBJECTIVES = ("val_slot_f1", "val_frame_accuracy")
 # Flags only the process that starts a distributed search acts on, with the number of values each
 # takes: its chief and workers get every other flag of its command line (`launcher_free`).
 LAUNCHER_FLAGS = {"--distributed": 0, "--workers": 1, "--overwrite": 0}
@@ -126,6 +129,39 @@ def make_parser(prog, description, defaults):
         help="words on each side concatenated to each word, fixed (default: %(default)s)",
     )
 
+    space.add_argument(
+        "--intent",
+        action=argparse.BooleanOptionalAction,
+        default=SHARED.intent,
+        help="train an intent head beside the tags when the training data has intents, fixed "
+        "(--no-intent: slots only; default: yes)",
+    )
+    space.add_argument(
+        "--intent-pooling",
+        choices=INTENT_POOLINGS,
+        default=SHARED.intent_pooling,
+        help="how the intent head reads the sentence, fixed (default: %(default)s)",
+    )
+    space.add_argument(
+        "--intent-to-slots",
+        action=argparse.BooleanOptionalAction,
+        default=SHARED.intent_to_slots,
+        help="let the tag head read the intent distribution at every word, fixed (default: no)",
+    )
+    space.add_argument(
+        "--min-intent-weight",
+        type=flags.positive_float,
+        default=defaults["min_intent_weight"],
+        help="lowest weight of the intent loss beside the slot loss, sampled on a log scale; searched "
+        "only with an intent head on data with intents (default: %(default)s)",
+    )
+    space.add_argument(
+        "--max-intent-weight",
+        type=flags.positive_float,
+        default=defaults["max_intent_weight"],
+        help="highest weight of the intent loss (default: %(default)s)",
+    )
+
     training = parser.add_argument_group("data and training of each trial")
     training.add_argument(
         "--data",
@@ -151,7 +187,8 @@ def make_parser(prog, description, defaults):
         "--patience",
         type=flags.positive_int,
         default=SHARED.patience,
-        help="stop a trial after this many epochs without a better dev slot F1 (default: %(default)s)",
+        help="stop a trial after this many epochs without a better dev score (the one --objective names; "
+        "default: %(default)s)",
     )
     training.add_argument(
         "--batch-size",
@@ -190,6 +227,13 @@ def make_parser(prog, description, defaults):
     search = parser.add_argument_group("search")
     search.add_argument(
         "--tuner", choices=TUNERS, default="random", help="how keras-tuner picks the next trial (default: %(default)s)"
+    )
+    search.add_argument(
+        "--objective",
+        choices=OBJECTIVES,
+        default=OBJECTIVES[0],
+        help="the dev score the search maximises and each trial stops early on: slot F1, or frame accuracy "
+        "(intent and every tag right; needs data with intents and the intent head) (default: %(default)s)",
     )
     search.add_argument(
         "--max-trials",
@@ -248,12 +292,15 @@ def check_args(parser, args, default_max_trials):
         ("min_units", "max_units"),
         ("min_dropout", "max_dropout"),
         ("min_learning_rate", "max_learning_rate"),
+        ("min_intent_weight", "max_intent_weight"),
     ):
         if getattr(args, low) > getattr(args, high):
             parser.error(
                 f"--{low.replace('_', '-')} {getattr(args, low)} is above "
                 f"--{high.replace('_', '-')} {getattr(args, high)}"
             )
+    if args.objective == "val_frame_accuracy" and not args.intent:
+        parser.error("--objective val_frame_accuracy: needs the intent head; leave out --no-intent")
     if args.tuner == "hyperband" and args.max_trials is not None:
         parser.error(
             f"--max-trials {args.max_trials}: hyperband decides the number of trials from --epochs; "
@@ -287,6 +334,21 @@ def check_args(parser, args, default_max_trials):
             f"--overwrite: only the chief may start a search over, not worker {os.environ['KERASTUNER_TUNER_ID']}"
         )
     return role
+
+
+def check_data(args, dataset):
+    """Checks the flags against the loaded data, before anything is written; returns
+    whether the trials train an intent head (`--intent` and training data with intents).
+    Raises `UsageError` (one line, exit 2) where `--objective val_frame_accuracy`
+    meets training or dev sentences without intents."""
+    if args.objective == "val_frame_accuracy":
+        for name in ("train", "dev"):
+            if getattr(dataset, name).intents is None:
+                raise UsageError(
+                    f"--objective val_frame_accuracy: the {name} sentences of --data {args.data} have no "
+                    "intents; use --objective val_slot_f1"
+                )
+    return bool(args.intent and dataset.train.intents is not None)
 
 
 def launcher_free(argv):

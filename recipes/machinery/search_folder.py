@@ -36,6 +36,12 @@ SEARCH_FLAGS = (
     "encoding",
     "embedding_dim",
     "window",
+    "intent",
+    "intent_pooling",
+    "intent_to_slots",
+    "min_intent_weight",
+    "max_intent_weight",
+    "objective",
     "epochs",
     "patience",
     "batch_size",
@@ -43,13 +49,23 @@ SEARCH_FLAGS = (
     "seed",
     "executions_per_trial",
 )
-# Search flags added after searches were saved without them, with the value those searches had.
-ADDED_LATER = {"columns": None}
+# The flags that shape only the intent head: not part of a search without one (recorded as None).
+INTENT_ONLY = ("intent_pooling", "intent_to_slots", "min_intent_weight", "max_intent_weight")
+# Search flags added after searches were saved without them, with the value those searches had:
+# they trained no intent head and maximised dev slot F1.
+ADDED_LATER = {
+    "columns": None,
+    "intent": False,
+    **{name: None for name in INTENT_ONLY},
+    "objective": "val_slot_f1",
+}
 
 
 def search_settings(args):
     """The values of `SEARCH_FLAGS`, as stored in `search.json`."""
     settings = {name: getattr(args, name) for name in SEARCH_FLAGS}
+    if not settings["intent"]:  # no intent head (--no-intent, or data without intents)
+        settings.update(dict.fromkeys(INTENT_ONLY))
     path = Path(str(args.data)).expanduser()
     if args.data not in BUILT_IN + DOWNLOADABLE and path.exists():
         settings["data"] = str(path.resolve())  # the same folder, however it is written
@@ -60,6 +76,8 @@ def flag_text(name, value):
     flag = "--" + name.replace("_", "-")
     if name == "bidirectional":
         return {True: "--bidirectional", False: "--no-bidirectional"}.get(value, "both directions")
+    if name in ("intent", "intent_to_slots"):
+        return {True: flag, False: f"--no-{flag[2:]}"}.get(value, f"no {flag}")
     if value is None:
         return f"no {flag}"
     if isinstance(value, list):
@@ -95,6 +113,8 @@ def prepare_project(args, role):
             raise UsageError(f"{path}: unreadable; use --overwrite or another --project-name")
         saved = {**ADDED_LATER, **saved}
         changed = [name for name in SEARCH_FLAGS if saved.get(name, "(not recorded)") != current[name]]
+        if "intent" in changed:  # the flags of the intent head follow from it
+            changed = [name for name in changed if name not in INTENT_ONLY]
         if changed:
             before = " and ".join(flag_text(name, saved.get(name)) for name in changed)
             now = " and ".join(flag_text(name, current[name]) for name in changed)

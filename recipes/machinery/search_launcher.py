@@ -1,6 +1,6 @@
 """A distributed search on this machine: a chief that hands out trials and workers that train them.
 
-    run_distributed(argv, worker_count=2, project_dir=..., describe=describe_values)
+    run_distributed(argv, worker_count=2, project_dir=..., describe=describe_values, objective="val_slot_f1")
 
 starts `python -m recipes.tune <argv> --serve-only` as the chief and `worker_count`
 copies of `python -m recipes.tune <argv>` as workers, all talking to each other
@@ -43,10 +43,10 @@ def stop_process(process, seconds=10):
     return process.returncode
 
 
-def run_distributed(argv, worker_count, project_dir, describe):
+def run_distributed(argv, worker_count, project_dir, describe, objective="val_slot_f1"):
     """Starts a chief and `worker_count` workers on 127.0.0.1, prints trials as they
-    end (`describe(values)` names a configuration), and stops the chief once
-    every worker has exited."""
+    end (`describe(values)` names a configuration, `objective` the score), and stops
+    the chief once every worker has exited."""
     port = free_port()
     logs = project_dir / "logs"
     logs.mkdir(exist_ok=True)
@@ -74,7 +74,7 @@ def run_distributed(argv, worker_count, project_dir, describe):
             for trial in load_trials(project_dir):
                 if trial["status"] in ("COMPLETED", "FAILED") and trial["trial_id"] not in reported:
                     reported.add(trial["trial_id"])
-                    score = f"val_slot_f1 {trial['score']:.4f}" if trial["score"] is not None else trial["status"]
+                    score = f"{objective} {trial['score']:.4f}" if trial["score"] is not None else trial["status"]
                     print(f"trial {trial['trial_id']}: {describe(trial['values'])}: {score}", flush=True)
             if all(worker.poll() is not None for worker in workers.values()):
                 break
@@ -100,5 +100,5 @@ def run_distributed(argv, worker_count, project_dir, describe):
     if chief_code not in (0, -signal.SIGTERM):
         failed.append(f"the chief exited with code {chief_code} (see {logs / 'chief.log'})")
     if failed:
-        write_tables(project_dir, load_trials(project_dir))
+        write_tables(project_dir, load_trials(project_dir), objective=objective)
         raise SearchFailed("; ".join(failed))

@@ -2,6 +2,7 @@
 
     trials = load_trials(project_dir, tuner.oracle)   # through keras-tuner's API where the oracle is here
     write_tables(project_dir, trials)                  # results.csv (trial order), results.md (best first)
+    write_tables(project_dir, trials, objective="val_frame_accuracy")   # ranked by the search's own objective
     plot_search(results_table(trials), cells, project_dir / "search.png")
 
 A process that has the oracle (a single-process search, the chief) reads the
@@ -34,8 +35,23 @@ HYPERPARAMETERS = (
     "encoding",
     "embedding_dim",
     "window",
+    "intent",
+    "intent_pooling",
+    "intent_to_slots",
+    "intent_weight",
 )
-# What each trial reports besides its score (mean over --executions-per-trial).
+# Hyperparameters only some searches have (intent_weight: an intent head on data with intents):
+# a column only where a trial has a value.
+OPTIONAL_HYPERPARAMETERS = ("intent_weight",)
+# The dev scores of a trial's best epoch; the objective is one of them (keras-tuner's score).
+DEV_SCORES = ("val_slot_f1", "val_intent_accuracy", "val_frame_accuracy")
+OBJECTIVE_NAMES = {
+    "val_slot_f1": "dev slot F1",
+    "val_intent_accuracy": "dev intent accuracy",
+    "val_frame_accuracy": "dev frame accuracy",
+}
+OBJECTIVE_NOTES = {"val_slot_f1": ", conlleval", "val_frame_accuracy": ": the intent and every tag right"}
+# What each trial reports besides its scores (mean over --executions-per-trial).
 TRIAL_METRICS = ("best_epoch", "epochs", "parameters", "train_seconds")
 
 
@@ -53,7 +69,7 @@ def load_trials(project_dir, oracle=None):
     `Oracle`, else from the search folder's `trial_*/trial.json`.
 
     Returns dicts with `trial_id`, `values` (hyperparameters), `score`
-    (val_slot_f1 or None), `metrics` (the last value of each reported metric),
+    (the objective's value, `val_slot_f1` or `val_frame_accuracy`, or None), `metrics` (the last value of each reported metric),
     `status` and `error` (the last line of a failure's message), in trial order.
     """
     if isinstance(oracle, keras_tuner.Oracle):
@@ -106,16 +122,23 @@ def trials_from_oracle(oracle):
     return sorted(trials, key=lambda trial: _trial_sort_key(trial["trial_id"]))
 
 
-def results_table(trials):
-    """One row per trial: `trial_id`, every hyperparameter, `val_slot_f1`,
+def results_table(trials, objective="val_slot_f1"):
+    """One row per trial: `trial_id`, every hyperparameter, the dev scores
+    (`val_slot_f1`, and where trials report them `val_intent_accuracy` and
+    `val_frame_accuracy`; the objective's column holds keras-tuner's score),
     `best_epoch`, `epochs`, `parameters`, `train_seconds`, `status`, `error`."""
-    extra = sorted({name for trial in trials for name in trial["values"]} - set(HYPERPARAMETERS))
-    columns = ["trial_id", *HYPERPARAMETERS, *extra, "val_slot_f1", *TRIAL_METRICS, "status", "error"]
+    named = {name for trial in trials for name in trial["values"]}
+    hyperparameters = [name for name in HYPERPARAMETERS if name not in OPTIONAL_HYPERPARAMETERS or name in named]
+    extra = sorted(named - set(HYPERPARAMETERS))
+    reported = {name for trial in trials for name in trial["metrics"]}
+    scores = [name for name in DEV_SCORES if name in ("val_slot_f1", objective) or name in reported]
+    columns = ["trial_id", *hyperparameters, *extra, *scores, *TRIAL_METRICS, "status", "error"]
     rows = []
     for trial in trials:
         completed = trial["status"] == "COMPLETED"
         row = {"trial_id": trial["trial_id"], **trial["values"]}
-        row["val_slot_f1"] = trial["score"] if completed else None
+        row.update({name: trial["metrics"].get(name) if completed else None for name in scores})
+        row[objective] = trial["score"] if completed else None
         row.update({name: trial["metrics"].get(name) if completed else None for name in TRIAL_METRICS})
         row["status"], row["error"] = trial["status"], trial["error"]
         rows.append(row)
@@ -127,13 +150,14 @@ def results_table(trials):
     return table
 
 
-def ranked(table):
-    """Completed trials first, best dev slot F1 first, then by trial order."""
+def ranked(table, objective="val_slot_f1"):
+    """Completed trials first, best objective (dev slot F1 by default) first, then by trial order."""
+    scores = table[objective]
     order = sorted(
         range(len(table)),
         key=lambda i: (
-            pd.isna(table["val_slot_f1"].iloc[i]),
-            -(table["val_slot_f1"].iloc[i] if pd.notna(table["val_slot_f1"].iloc[i]) else 0.0),
+            pd.isna(scores.iloc[i]),
+            -(scores.iloc[i] if pd.notna(scores.iloc[i]) else 0.0),
             _trial_sort_key(table["trial_id"].iloc[i]),
         ),
     )
@@ -141,7 +165,7 @@ def ranked(table):
 
 
 def _cell_format(name):
-    if name == "val_slot_f1":
+    if name in DEV_SCORES:
         return "{:.4f}".format
     if name == "parameters":
         return lambda value: f"{int(value):,}"
@@ -163,24 +187,31 @@ def results_markdown(table):
     return markdown_table(columns, rows)
 
 
-def write_tables(project_dir, trials, best_run=None):
-    """Writes `results.csv` (trial order) and `results.md` (best first)."""
+def write_tables(project_dir, trials, best_run=None, objective="val_slot_f1"):
+    """Writes `results.csv` (trial order) and `results.md` (best first by `objective`).
+
+    `best_run`: the retrained best configuration, `{"run_dir", "dev_f1", "test_f1"}` and,
+    where it has an intent head, `test_intent_accuracy` and `test_frame_accuracy`."""
     project_dir = Path(project_dir)
-    table = results_table(trials)
+    table = results_table(trials, objective)
     atomic_write_text(project_dir / "results.csv", table.to_csv(index=False))
     counts = table["status"].value_counts()
     summary = ", ".join(f"{counts[status]} {status.lower()}" for status in counts.index) or "none yet"
     lines = [
         f"# Search {project_dir.name}",
         "",
-        f"Objective: dev slot F1 (`val_slot_f1`, conlleval), maximised. Trials: {len(table)} ({summary}).",
+        f"Objective: {OBJECTIVE_NAMES[objective]} (`{objective}`{OBJECTIVE_NOTES.get(objective, '')}) "
+        f"of each trial's best epoch, maximised. Trials: {len(table)} ({summary}).",
     ]
     if best_run:
-        lines.append(
-            f"Best configuration retrained: `{best_run['run_dir']}` "
-            f"(dev slot F1 {best_run['dev_f1']:.4f}, test slot F1 {best_run['test_f1']:.4f})."
-        )
-    shown = ranked(table)
+        scores = f"dev slot F1 {best_run['dev_f1']:.4f}, test slot F1 {best_run['test_f1']:.4f}"
+        if best_run.get("test_intent_accuracy") is not None:
+            scores += (
+                f", test intent accuracy {best_run['test_intent_accuracy']:.4f}, "
+                f"test frame accuracy {best_run['test_frame_accuracy']:.4f}"
+            )
+        lines.append(f"Best configuration retrained: `{best_run['run_dir']}` ({scores}).")
+    shown = ranked(table, objective)
     if not shown["error"].astype(bool).any():
         shown = shown.drop(columns="error")
     lines += ["", results_markdown(shown), ""]
@@ -188,9 +219,9 @@ def write_tables(project_dir, trials, best_run=None):
     return table
 
 
-def plot_search(table, cells, path):
-    """Dev slot F1 against layer width, coloured by depth, one panel per cell
-    (circles: both directions, triangles: one). Returns the panel titles."""
+def plot_search(table, cells, path, objective="val_slot_f1"):
+    """The objective (dev slot F1 by default) against layer width, coloured by depth,
+    one panel per cell (circles: both directions, triangles: one). Returns the panel titles."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -205,7 +236,7 @@ def plot_search(table, cells, path):
         for (depth, both), group in rows.groupby(["depth", "bidirectional"], sort=True):
             axis.scatter(
                 group["units"].astype(float),
-                group["val_slot_f1"].astype(float),
+                group[objective].astype(float),
                 color=colours[int(depth)],
                 marker="o" if both else "^",
                 s=36,
@@ -217,7 +248,7 @@ def plot_search(table, cells, path):
             axis.legend(fontsize=7, loc="lower right")
         else:
             axis.text(0.5, 0.5, "no finished trial", transform=axis.transAxes, ha="center", va="center")
-    axes[0][0].set_ylabel("dev slot F1")
+    axes[0][0].set_ylabel(OBJECTIVE_NAMES[objective])
     figure.tight_layout()
     with atomic_path(path) as temporary:
         figure.savefig(temporary, format="png", dpi=100)
@@ -226,7 +257,7 @@ def plot_search(table, cells, path):
 
 
 def best_trial(trials, oracle=None):
-    """The completed trial with the highest dev slot F1 (the earliest on a tie), or None;
+    """The completed trial with the highest score (the objective; the earliest on a tie), or None;
     ranked by `oracle.get_best_trials` when the oracle is keras-tuner's own."""
     completed = {
         t["trial_id"]: t
