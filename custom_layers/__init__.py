@@ -7,7 +7,7 @@
 * `CRF`: a linear-chain conditional random field tag head.
 * `OneHot`, `TrigramEmbedding`, `ContextWindow`: word encodings and a
   context window that keep the padding mask.
-* `AttentionPooling`, `StepBroadcast`: a sentence vector read from the words
+* `AttentionPooling`, `MeanPooling`, `StepBroadcast`: a sentence vector read from the words
   (for the intent), and that vector repeated at every word.
 
 Every class is registered for serialization under the package name
@@ -19,7 +19,7 @@ from custom_layers.crf import CRF, bio_transition_mask
 from custom_layers.encoding import ContextWindow, OneHot, TrigramEmbedding
 from custom_layers.jordan import JordanRNN, JordanRNNCell
 from custom_layers.peephole import PeepholeLSTM, PeepholeLSTMCell
-from custom_layers.pooling import AttentionPooling, StepBroadcast
+from custom_layers.pooling import AttentionPooling, MeanPooling, StepBroadcast
 
 __all__ = [
     "AttentionPooling",
@@ -27,6 +27,7 @@ __all__ = [
     "ContextWindow",
     "JordanRNN",
     "JordanRNNCell",
+    "MeanPooling",
     "OneHot",
     "PeepholeLSTM",
     "PeepholeLSTMCell",

@@ -1,5 +1,5 @@
-"""Sentence-level layers for intent detection: attention pooling over the words,
-and a sentence vector repeated at every word.
+"""Sentence-level layers for intent detection: attention or mean pooling over the
+words, and a sentence vector repeated at every word.
 
     states = keras.layers.Bidirectional(keras.layers.LSTM(64, return_sequences=True))(features)
     sentence = AttentionPooling(name="intent_pooling")(states)        # (batch, 128)
@@ -88,6 +88,41 @@ class AttentionPooling(keras.layers.Layer):
         config = super().get_config()
         config.update({"units": self.units})
         return config
+
+
+@keras.saving.register_keras_serializable(package="custom_layers")
+class MeanPooling(keras.layers.Layer):
+    """The mean of a sequence's unmasked steps; zeros for a sequence with none.
+
+    Keras's `GlobalAveragePooling1D` divides by the number of unmasked steps, so a
+    row that is all padding (the filler rows that keep a batch's shape fixed)
+    becomes 0 / 0 = NaN, and the NaN reaches the loss even where its weight is 0.
+    Here the count is kept at least 1. It has no weights.
+
+    Example:
+
+    >>> x = np.array([[[1.0], [3.0], [9.0]]])
+    >>> keras.ops.convert_to_numpy(MeanPooling()(x, mask=np.array([[True, True, False]])))
+    array([[2.]], dtype=float32)
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+        self.built = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return ops.mean(inputs, axis=1)
+        keep = ops.expand_dims(ops.cast(mask, inputs.dtype), -1)
+        count = ops.maximum(ops.sum(keep, axis=1), 1.0)
+        return ops.sum(inputs * keep, axis=1) / count
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])
 
 
 @keras.saving.register_keras_serializable(package="custom_layers")

@@ -22,6 +22,7 @@ from custom_layers import (
     CRF,
     AttentionPooling,
     ContextWindow,
+    MeanPooling,
     OneHot,
     StepBroadcast,
     TrigramEmbedding,
@@ -102,7 +103,7 @@ def intent_head(states, intents, pooling=SHARED.intent_pooling):
     if pooling == "attention":
         sentence = AttentionPooling(name="intent_pooling")(states)
     elif pooling == "mean":
-        sentence = keras.layers.GlobalAveragePooling1D(name="intent_pooling")(states)
+        sentence = MeanPooling(name="intent_pooling")(states)
     else:
         raise ValueError(
             f"Received an invalid value for argument pooling, expected one of {INTENT_POOLINGS}, got {pooling!r}."
