@@ -101,11 +101,19 @@ def recipe_learning_rate(cell):
 
 
 def build_pipeline(cell, encoder, learning_rate, units=UNITS, embedding_dim=EMBEDDING_DIM):
-    """The recipe's `build_model` with depth 1, word vectors only and window 0
-    (the baseline's input), compiled as the recipes compile theirs (`model_parts.compile_model`)."""
+    """The recipe's `build_model` with depth 1, word vectors only, window 0 and no
+    intent head (the baseline's input and output), compiled as the recipes compile
+    theirs (`model_parts.compile_model`)."""
     recipe = importlib.import_module(f"recipes.{cell}")
     model = recipe.build_model(
-        encoder, depth=1, units=units, bidirectional=True, encoding="embedding", embedding_dim=embedding_dim, window=0
+        encoder,
+        depth=1,
+        units=units,
+        bidirectional=True,
+        encoding="embedding",
+        embedding_dim=embedding_dim,
+        window=0,
+        intent=False,
     )
     return model_parts.compile_model(model, learning_rate)
 
@@ -152,7 +160,7 @@ def measure_cell(cell, dataset, encoder, epochs, seed, baseline_learning_rate, s
     turn; returns one table row per setup of (b), each against the same (a)."""
     train = dataset.train
     real_words = int(sum(len(words) for words in train.words))
-    encoded = encode_split(encoder, train)
+    encoded = encode_split(encoder, train, with_intents=False)
     pipeline_learning_rate = recipe_learning_rate(cell)
 
     pipelines = []
@@ -407,7 +415,7 @@ def main(argv=None):
         f"(a) baseline: Embedding(mask_zero=True) -> Bidirectional(cell) -> Dense(softmax), pad_sequences to "
         f"the longest, model.fit(x, y, sample_weight), Adam lr {args.baseline_learning_rate:g}; the cell is a "
         f"copy of the recipe's layer in (b)",
-        f"(b) pipeline: recipes.<cell>.build_model(depth=1, encoding='embedding', window=0) (the recipe's dropout "
+        f"(b) pipeline: recipes.<cell>.build_model(depth=1, encoding='embedding', window=0, intent=False) (the recipe's dropout "
         f"and softmax head), model_parts.compile_model (Adam at the recipe's learning rate, column '(b) learning rate', "
         f"clipnorm 5), training.train's length-bucketed batches, batch {BATCH_SIZE}, buckets {_join(args.buckets)}"
         + (" (through training.fit_input's tf.data)" if backend == "tensorflow" else "")

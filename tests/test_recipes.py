@@ -151,7 +151,9 @@ def test_predict_round_trip_from_a_saved_run(tiny_dir, tmp_path):
     assert completed.returncode == 0, completed.stderr
     result = json.loads(completed.stdout.strip().splitlines()[-1])
     assert result["words"] == ["leave", "taipei", "on", "november", "2nd"] and len(result["tags"]) == 5
-    assert set(result) == {"words", "tags", "slots"}
+    # The tiny data has intents, so the model has an intent head and every result names the intent.
+    assert set(result) == {"words", "tags", "slots", "intent", "intent_confidence"}
+    assert result["intent"] in tagger.encoder.intents and 0.0 < result["intent_confidence"] <= 1.0
 
 
 # The settings that README's ATIS table measured (benchmarks/results/quality_atis.md).

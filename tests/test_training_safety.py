@@ -44,11 +44,15 @@ def test_a_loss_that_turns_nan_later_keeps_the_last_good_weights(tiny_data, tmp_
     steps_per_epoch = math.ceil(60 / 4)
     original = model_parts.compile_model
 
-    def compile_with_a_jump(model, learning_rate=0.005):
+    def compile_with_a_jump(model, learning_rate=0.005, intent_weight=0.1):
         # The learning rate jumps from sane to absurd once the first epoch is over.
-        original(model, learning_rate)
+        original(model, learning_rate, intent_weight)
         schedule = keras.optimizers.schedules.PiecewiseConstantDecay([steps_per_epoch], [learning_rate, 1e38])
-        model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=5.0), loss=model.loss)
+        model.compile(
+            optimizer=keras.optimizers.Adam(schedule, clipnorm=5.0),
+            loss=model.loss,
+            loss_weights={"tags": 1.0, "intent": intent_weight} if isinstance(model.output, dict) else None,
+        )
         return model
 
     monkeypatch.setattr(recipe, "compile_model", compile_with_a_jump)

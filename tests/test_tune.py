@@ -24,6 +24,7 @@ import pytest
 import data
 from recipes import tune
 from recipes.machinery import recipe
+from recipes.machinery.settings import SHARED
 from recipes.predict import Tagger
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -292,7 +293,7 @@ def test_compile_gets_the_trials_intent_weight(tiny_data, monkeypatch):
     assert seen == [(0.01, 2.5)] and isinstance(model.output, dict)
     # A trial of a search saved before the intent head: slots only, at the default weight.
     model = tune.build_from_values(encoder, values)
-    assert seen[-1] == (0.01, 1.0) and not isinstance(model.output, dict)
+    assert seen[-1] == (0.01, SHARED.intent_weight) and not isinstance(model.output, dict)
 
 
 def test_fit_scores_the_best_epoch_and_hands_tuner_callbacks_to_training(tiny_data, monkeypatch):

@@ -19,9 +19,15 @@ import keras
 def print_start(name, dataset, encoder, model, run_dir):
     print(
         f"{name}: {len(dataset.train)} train / {len(dataset.dev)} dev / {len(dataset.test)} test sentences "
-        f"from {dataset.name}, {encoder.num_tags} tags, {model.count_params():,} parameters, "
+        f"from {dataset.name}, {encoder.num_tags} tags, {intent_count(encoder, model)}"
+        f"{model.count_params():,} parameters, "
         f"backend {keras.backend.backend()}; run folder {run_dir}"
     )
+
+
+def intent_count(encoder, model):
+    """ "26 intents, " for a model with an intent head, else nothing."""
+    return f"{encoder.num_intents} intents, " if isinstance(model.output, dict) else ""
 
 
 def print_results(dev, test, metrics, train_seconds, run_dir):
