@@ -1,7 +1,6 @@
 """The built-in `travel` dataset: determinism, shape, and the context property it exists to teach."""
 
 import re
-import time
 from collections import Counter, defaultdict
 
 import pytest
@@ -45,12 +44,10 @@ def word_and_neighbours(words, position):
     return before, words[position], after
 
 
-def test_generation_has_the_requested_sizes_and_is_fast():
-    start = time.perf_counter()
+def test_generation_has_the_requested_sizes():
+    # How fast it generates is a benchmark's question, not a test's: a shared machine makes timings flaky.
     dataset = generate_travel(seed=1)
-    elapsed = time.perf_counter() - start
     assert (len(dataset.train), len(dataset.dev), len(dataset.test)) == (4000, 500, 500)
-    assert elapsed < 3.0
     small = generate_travel(seed=1, train_size=7, dev_size=2, test_size=3)
     assert [len(split) for split in small.splits().values()] == [7, 2, 3]
     with pytest.raises(ValueError, match="train_size"):
