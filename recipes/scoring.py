@@ -51,6 +51,16 @@ def _f1(precision, recall):
     return _ratio(2 * precision * recall, precision + recall)
 
 
+def _per_label_table(name, gold_count, predicted_count, correct_count):
+    """One row per label (slot type or intent): `name`, precision, recall, F1, support, predicted."""
+    rows = []
+    for label in sorted(set(gold_count) | set(predicted_count)):
+        precision = _ratio(correct_count[label], predicted_count[label])
+        recall = _ratio(correct_count[label], gold_count[label])
+        rows.append([label, precision, recall, _f1(precision, recall), gold_count[label], predicted_count[label]])
+    return pd.DataFrame(rows, columns=[name, "precision", "recall", "f1", "support", "predicted"])
+
+
 def score(gold, predicted):
     """Scores predicted tag sequences against gold ones.
 
@@ -85,21 +95,7 @@ def score(gold, predicted):
         correct_tokens += matches
         correct_sentences += matches == len(gold_tags)
 
-    rows = []
-    for kind in sorted(set(gold_count) | set(predicted_count)):
-        precision = _ratio(correct_count[kind], predicted_count[kind])
-        recall = _ratio(correct_count[kind], gold_count[kind])
-        rows.append(
-            {
-                "slot": kind,
-                "precision": precision,
-                "recall": recall,
-                "f1": _f1(precision, recall),
-                "support": gold_count[kind],
-                "predicted": predicted_count[kind],
-            }
-        )
-    per_slot = pd.DataFrame(rows, columns=["slot", "precision", "recall", "f1", "support", "predicted"])
+    per_slot = _per_label_table("slot", gold_count, predicted_count, correct_count)
     precision = _ratio(sum(correct_count.values()), sum(predicted_count.values()))
     recall = _ratio(sum(correct_count.values()), sum(gold_count.values()))
     return {
@@ -246,23 +242,9 @@ def intent_scores(gold_intents, predicted_intents, gold_tags=None, predicted_tag
     gold_count = collections.Counter(gold_intents)
     predicted_count = collections.Counter(predicted_intents)
     correct_count = collections.Counter(gold for gold, ok in zip(gold_intents, right) if ok)
-    rows = []
-    for intent in sorted(set(gold_count) | set(predicted_count)):
-        precision = _ratio(correct_count[intent], predicted_count[intent])
-        recall = _ratio(correct_count[intent], gold_count[intent])
-        rows.append(
-            {
-                "intent": intent,
-                "precision": precision,
-                "recall": recall,
-                "f1": _f1(precision, recall),
-                "support": gold_count[intent],
-                "predicted": predicted_count[intent],
-            }
-        )
     result = {
         "intent_accuracy": _ratio(sum(right), len(right)),
-        "per_intent": pd.DataFrame(rows, columns=["intent", "precision", "recall", "f1", "support", "predicted"]),
+        "per_intent": _per_label_table("intent", gold_count, predicted_count, correct_count),
     }
     if gold_tags is not None:
         if not len(gold_tags) == len(predicted_tags) == len(right):

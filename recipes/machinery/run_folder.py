@@ -118,22 +118,15 @@ def plot_curves(history_csv, path):
     figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
     left.plot(epochs, [float(row["loss"]) for row in rows], marker="o")
     left.set(xlabel="epoch", ylabel="training loss", title="Loss")
-    right.plot(epochs, [float(row["val_slot_f1"]) for row in rows], marker="o", color="tab:green", label="slot F1")
+    curves = [("val_slot_f1", "slot F1", "tab:green")]
     if "val_frame_accuracy" in rows[0]:
-        right.plot(
-            epochs,
-            [float(row["val_intent_accuracy"]) for row in rows],
-            marker="o",
-            color="tab:orange",
-            label="intent accuracy",
-        )
-        right.plot(
-            epochs,
-            [float(row["val_frame_accuracy"]) for row in rows],
-            marker="o",
-            color="tab:red",
-            label="frame accuracy",
-        )
+        curves += [
+            ("val_intent_accuracy", "intent accuracy", "tab:orange"),
+            ("val_frame_accuracy", "frame accuracy", "tab:red"),
+        ]
+    for key, label, color in curves:
+        right.plot(epochs, [float(row[key]) for row in rows], marker="o", color=color, label=label)
+    if len(curves) > 1:
         right.legend()
     right.set(xlabel="epoch", ylabel="dev score", title="Dev scores")
     figure.tight_layout()
