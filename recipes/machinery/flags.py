@@ -67,6 +67,7 @@ layer_count = _bounded(int, low=1, high=64)
 layer_width = _bounded(int, low=1, high=16384)
 window_size = _bounded(int, low=0, high=32)
 batch_size = _bounded(int, low=1, high=65536)
+port_number = _bounded(int, low=0, high=65535)  # 0: any free port
 
 
 def column_spec(text):

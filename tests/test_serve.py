@@ -1,0 +1,392 @@
+"""The HTTP service: in-process through the ASGI test client, as a real process on 127.0.0.1, and its page."""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import httpx2
+import pytest
+from fastapi.testclient import TestClient
+
+import data
+from data.batching import DEFAULT_BUCKETS
+from recipes import serve
+from recipes.machinery.serving import Limits
+from recipes.predict import Tagger
+from support import (  # noqa: F401  (compilation_cache: an autouse fixture of this module)
+    REPO_ROOT,
+    compilation_cache,
+    exit_status,
+    one_line_error,
+    subprocess_env,
+)
+
+SENTENCES = ["i would like to arrive taipei on november 2nd", "leave taipei on november 2nd", ""]
+
+
+@pytest.fixture(scope="module")
+def client(tagger, straight_run):
+    app = serve.create_app({"lstm": tagger}, {"lstm": str(straight_run)})
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def test_health_names_the_models_and_their_recipes(client, straight_run):
+    answer = client.get("/health")
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["status"] == "ok"
+    assert [(m["name"], m["recipe"], m["intent_head"]) for m in body["models"]] == [("lstm", "lstm", True)]
+    assert body["models"][0]["model_dir"] == str(straight_run)
+
+
+def test_tag_returns_what_predict_prints_for_each_sentence(client, tagger):
+    answer = client.post("/tag", json={"sentences": SENTENCES})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["model"] == "lstm"
+    # JSON round trip of the library's own result: the same objects `recipes.predict` prints.
+    assert body["results"] == json.loads(json.dumps(tagger.tag(SENTENCES)))
+    assert body["results"][2] == {"words": [], "tags": [], "slots": {}, "intent": None, "intent_confidence": None}
+    assert body["results"][1]["intent"] and 0 < body["results"][1]["intent_confidence"] <= 1
+
+
+def test_tag_with_no_sentences_answers_an_empty_list(client):
+    answer = client.post("/tag", json={"sentences": []})
+    assert answer.status_code == 200 and answer.json()["results"] == []
+
+
+def test_pretokenized_splits_on_white_space_only(client, tagger):
+    sentence = "flights to boston?"
+    raw = client.post("/tag", json={"sentences": [sentence]}).json()["results"][0]
+    pretokenized = client.post("/tag", json={"sentences": [sentence], "pretokenized": True}).json()["results"][0]
+    assert pretokenized["words"] == ["flights", "to", "boston?"]
+    assert raw["words"] == tagger.tag([sentence])[0]["words"]
+    assert pretokenized == json.loads(json.dumps(tagger.tag([sentence], pretokenized=True)[0]))
+
+
+def test_two_models_answer_by_name(tagger, untrained_run):
+    other = Tagger.load(untrained_run)
+    app = serve.create_app({"trained": tagger, "untrained": other})
+    with TestClient(app) as client:
+        names = [m["name"] for m in client.get("/health").json()["models"]]
+        assert names == ["trained", "untrained"]
+        default = client.post("/tag", json={"sentences": SENTENCES[:1]}).json()
+        chosen = client.post("/tag", json={"sentences": SENTENCES[:1], "model": "untrained"}).json()
+    assert default["model"] == "trained" and chosen["model"] == "untrained"
+    assert default["results"] == json.loads(json.dumps(tagger.tag(SENTENCES[:1])))
+    assert chosen["results"] == json.loads(json.dumps(other.tag(SENTENCES[:1])))
+
+
+def test_model_names_are_the_run_folders_and_stay_unique(tmp_path):
+    assert serve.model_names(["runs/lstm-1", "runs/gru-2"]) == ["lstm-1", "gru-2"]
+    assert serve.model_names(["a/run", "b/run"]) == ["a/run", "b/run"]
+    assert serve.model_names(["runs/lstm-1", "runs/lstm-1"]) == ["lstm-1", "lstm-1#2"]
+
+
+LIMITS = Limits()
+BAD_REQUESTS = {
+    "not JSON": (b'{"sentences": [', 400, "not valid JSON"),
+    "not UTF-8": (b'{"sentences": ["\xff"]}', 400, "not UTF-8"),
+    "a list, not an object": (b'["leave taipei"]', 422, "must be a JSON object"),
+    "no sentences key": (b'{"sentence": ["leave taipei"]}', 422, 'unknown key "sentence"'),
+    "empty object": (b"{}", 422, 'missing key "sentences"'),
+    "a string, not a list": (b'{"sentences": "leave taipei"}', 422, "must be a list of strings, got a string"),
+    "a number in the list": (b'{"sentences": ["leave taipei", 3]}', 422, "sentences[1] must be a string"),
+    "null in the list": (b'{"sentences": [null]}', 422, "sentences[0] must be a string, got null"),
+    "nested list": (b'{"sentences": [["leave", "taipei"]]}', 422, "sentences[0] must be a string, got a list"),
+    "too many sentences": (
+        json.dumps({"sentences": ["x"] * (LIMITS.max_sentences + 1)}).encode(),
+        422,
+        f"at most {LIMITS.max_sentences}",
+    ),
+    "too many characters": (
+        json.dumps({"sentences": ["a" * (LIMITS.max_characters + 1)]}).encode(),
+        422,
+        "sentences[0] has 1,001 characters",
+    ),
+    "too many words": (
+        json.dumps({"sentences": ["ok", " ".join(["to"] * (LIMITS.max_words + 1))]}).encode(),
+        422,
+        "sentences[1] has 129 words",
+    ),
+    "unknown model": (b'{"sentences": ["x"], "model": "gru"}', 422, 'unknown model "gru" (loaded: lstm)'),
+    "model not a string": (b'{"sentences": ["x"], "model": 1}', 422, '"model" must be a string'),
+    "pretokenized not a boolean": (b'{"sentences": ["x"], "pretokenized": "yes"}', 422, "true or false"),
+    "body over the limit": (
+        json.dumps({"sentences": ["x" * 900] * 80}).encode(),
+        413,
+        f"at most {LIMITS.max_body_bytes:,}",
+    ),
+    "deeply nested": (b"[" * 100_000 + b"]" * 100_000, 413, "bytes"),
+    "nested under the limit": (b"[" * 30_000 + b"]" * 30_000, 400, "not valid JSON"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_REQUESTS)
+def test_a_bad_request_gets_a_4xx_and_one_line_of_json_and_the_service_goes_on(client, name):
+    body, status, fragment = BAD_REQUESTS[name]
+    answer = client.post("/tag", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == status, answer.text
+    error = answer.json()["error"]
+    assert fragment in error and "\n" not in error and "Traceback" not in error
+    assert set(answer.json()) == {"error"}
+    assert client.post("/tag", json={"sentences": ["leave taipei"]}).status_code == 200
+
+
+def test_a_body_over_the_limit_is_refused_without_a_content_length(client):
+    def chunks():  # chunked transfer: the size is only known while reading
+        for _ in range(100):
+            yield b" " * 1024
+
+    answer = client.post("/tag", content=chunks(), headers={"content-type": "application/json"})
+    assert answer.status_code == 413 and "at most 65,536" in answer.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "method, path, status", [("get", "/tag", 405), ("get", "/nowhere", 404), ("post", "/health", 405)]
+)
+def test_a_wrong_path_or_method_answers_json(client, method, path, status):
+    answer = getattr(client, method)(path)
+    assert answer.status_code == status and set(answer.json()) == {"error"}
+
+
+def test_the_page_is_served_and_asks_the_service(client):
+    answer = client.get("/")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
+    assert 'fetch("/tag"' in answer.text and 'fetch("/health")' in answer.text
+
+
+class SlowTagger:
+    """A tagger whose calls take a while and are counted: concurrent requests must share them."""
+
+    def __init__(self, tagger):
+        self.tagger, self.encoder, self.has_intent = tagger, tagger.encoder, tagger.has_intent
+        self.calls = []
+
+    def tag(self, sentences, batch_size=64, pretokenized=False):
+        self.calls.append(len(sentences))
+        time.sleep(1.0)
+        return self.tagger.tag(sentences, batch_size, pretokenized)
+
+
+def test_requests_that_arrive_together_are_tagged_in_one_model_call(tagger):
+    slow = SlowTagger(tagger)
+    app = serve.create_app({"lstm": slow})
+    sentences = [f"leave taipei on november {day}" for day in range(1, 17)] + SENTENCES[:1] * 4
+
+    async def send_all():
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://test") as client:
+            first = asyncio.create_task(client.post("/tag", json={"sentences": sentences[:1]}))
+            while not slow.calls:  # the first request's model call has started...
+                await asyncio.sleep(0.01)
+            # ...and the others arrive while it runs.
+            rest = await asyncio.gather(*(client.post("/tag", json={"sentences": [s]}) for s in sentences[1:]))
+            answers = [await first, *rest]
+        return [answer.json()["results"][0] for answer in answers]
+
+    results = asyncio.run(send_all())
+    # The first request is tagged at once, alone; the others share the next call.
+    assert slow.calls == [1, len(sentences) - 1]
+    # Each sentence padded beside the others still gets exactly the answer it gets alone.
+    assert results == json.loads(json.dumps(tagger.tag(sentences)))
+    for sentence, result in zip(sentences[:3], results):
+        assert result == json.loads(json.dumps(tagger.tag([sentence])[0]))
+
+
+class RecordingTagger:
+    """Answers without a model and records the shape of every call: (sentences, words per sentence)."""
+
+    encoder, has_intent = None, False
+
+    def __init__(self):
+        self.calls = []
+
+    def tag(self, sentences, batch_size=64, pretokenized=False):
+        self.calls.append((len(sentences), len(sentences[0].split())))
+        return [{"words": s.split(), "tags": ["O"] * len(s.split()), "slots": {}} for s in sentences]
+
+
+def test_warm_up_calls_every_batch_shape_in_the_background_and_health_counts_them(tagger):
+    recorder, other = RecordingTagger(), RecordingTagger()
+    recorder.encoder = other.encoder = tagger.encoder
+    app = serve.create_app({"a": recorder, "b": other}, batch_size=4, warm_up=True)
+    with TestClient(app) as client:
+        deadline = time.monotonic() + 30
+        while not client.get("/health").json()["warm_up"]["done"] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        health = client.get("/health").json()
+        answer = client.post("/tag", json={"sentences": ["leave taipei"], "model": "a"})
+    assert health["warm_up"] == {"shapes": 2 * 3 * len(DEFAULT_BUCKETS), "compiled": 42, "done": True}
+    # One-sentence batches of every padded length first, then 2 and 4 rows (batch size 4).
+    assert recorder.calls[:21] == [(rows, length) for rows in (1, 2, 4) for length in DEFAULT_BUCKETS]
+    assert answer.status_code == 200 and recorder.calls[21:] == [(1, 2)]
+
+
+# The service as a real process.
+
+
+def start_service(args, env, ready="serving "):
+    """A started `python -m recipes.serve` process and the URL it printed."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "recipes.serve", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith(ready):
+            return process, line.split(" on ")[1].split()[0]
+    process.wait(timeout=30)
+    raise AssertionError(f"the service did not start: {''.join(lines)} {process.stderr.read()}")
+
+
+def post(url, body):
+    request = urllib.request.Request(
+        url + "/tag", data=body, headers={"content-type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture(scope="module")
+def service_process(straight_run, compilation_cache):
+    """One service for the module's process tests: the same run folder twice, as two models side by side."""
+    cache = compilation_cache["jax_compilation_cache_dir"] if compilation_cache else "off"
+    args = ["--model-dir", str(straight_run), "--model-dir", str(straight_run), "--port", "0"]
+    # (no warm-up: compiling every shape of two models would cost more than these tests)
+    process, url = start_service([*args, "--no-warm-up", "--compile-cache", cache], subprocess_env(compilation_cache))
+    yield process, url
+    if process.poll() is None:
+        process.kill()
+        process.wait(timeout=30)
+
+
+@pytest.fixture
+def service(service_process):
+    return service_process[1]
+
+
+def test_the_service_answers_on_127_0_0_1_as_a_real_process(service, tagger):
+    assert service.startswith("http://127.0.0.1:")
+    with urllib.request.urlopen(service + "/health", timeout=30) as answer:
+        assert json.loads(answer.read())["models"][0]["recipe"] == "lstm"
+    status, body = post(service, json.dumps({"sentences": SENTENCES}).encode())
+    assert status == 200 and body["results"] == json.loads(json.dumps(tagger.tag(SENTENCES)))
+    for bad, code in ((b"{", 400), (b'{"sentences": 1}', 422), (b"x" * 70_000, 413)):
+        status, body = post(service, bad)
+        assert status == code and set(body) == {"error"}
+    status, body = post(service, json.dumps({"sentences": ["leave taipei"]}).encode())
+    assert status == 200 and len(body["results"]) == 1
+
+
+def test_sixteen_concurrent_clients_get_answers_and_no_errors(service, tagger):
+    sentences = [f"i would like to arrive taipei on november {day}" for day in range(1, 17)]
+    expected = json.loads(json.dumps(tagger.tag(sentences)))
+    answers = [None] * len(sentences)
+
+    def client(index):
+        answers[index] = post(service, json.dumps({"sentences": [sentences[index]]}).encode())
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(sentences))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert [status for status, _ in answers] == [200] * len(sentences)
+    assert [body["results"][0] for _, body in answers] == expected
+
+
+@pytest.mark.parametrize(
+    "flags, fragment",
+    [
+        (["--model-dir", "no/such/run"], "--model-dir no/such/run: no such folder"),
+        (["--port", "70000"], "argument --port: expected a value in [0, 65535], got '70000'"),
+        (["--host", "no.such.host.invalid"], "--host no.such.host.invalid"),
+    ],
+)
+def test_a_bad_flag_stops_before_listening_with_one_line_and_status_2(straight_run, flags, fragment, capsys):
+    argv = ["--model-dir", str(straight_run), "--no-warm-up", *flags]
+    assert exit_status(serve.main, argv) == 2
+    one_line_error(capsys, fragment, prefix="python -m recipes.serve: error:")
+
+
+def test_a_port_in_use_stops_with_one_line_and_status_2(straight_run, capsys):
+    taken = serve.bind("127.0.0.1", 0)
+    port = taken.getsockname()[1]
+    try:
+        assert exit_status(serve.main, ["--model-dir", str(straight_run), "--port", str(port)]) == 2
+    finally:
+        taken.close()
+    one_line_error(capsys, f"--port {port}: cannot listen on 127.0.0.1:{port}", prefix="python -m recipes.serve:")
+
+
+# The page in a real browser: Debian's Chromium, driven by Playwright (no browser is downloaded).
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+BACKGROUNDS = "elements => elements.map(element => getComputedStyle(element).backgroundColor)"
+SLOTS = "elements => elements.map(element => element.dataset.slot ?? null)"
+
+
+def test_the_page_shows_each_words_slot_in_colour_and_the_intent(service, tiny_data, tagger, tmp_path):
+    # The tiny model knows few slots yet: type the training sentence it finds the most slots in.
+    sentences = [" ".join(words) for words in data.load_dataset(str(tiny_data)).train.words]
+    results = tagger.tag(sentences)
+    sentence, expected = max(zip(sentences, results), key=lambda pair: sum(t != "O" for t in pair[1]["tags"]))
+    assert any(tag != "O" for tag in expected["tags"])  # something to colour
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"no Chromium at {CHROMIUM} (Debian's chromium package; .ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+        )
+        page = browser.new_page()
+        page.goto(service + "/")
+        page.wait_for_selector("body[data-ready]")
+        assert page.locator("section.model").count() == 2  # two run folders, side by side
+        page.fill("#sentence", sentence)
+        page.click("#tag")
+        page.wait_for_selector("body[data-tagged]")
+        for column in page.locator("section.model").all():  # both models answered
+            assert column.locator(".word .text").all_inner_texts() == expected["words"]
+            assert column.locator(".word .slot").all_inner_texts() == expected["tags"]
+            colours = column.locator(".word").evaluate_all(BACKGROUNDS)
+            slots = column.locator(".word").evaluate_all(SLOTS)
+            for tag, colour, slot in zip(expected["tags"], colours, slots):
+                if tag == "O":  # a plain word: no slot, no colour
+                    assert slot is None and colour == "rgba(0, 0, 0, 0)"
+                else:  # a colour per slot, the same for its B- and I- words
+                    assert slot == tag[2:] and colour != "rgba(0, 0, 0, 0)"
+                    assert colour == colours[slots.index(slot)]
+            assert column.locator(".intent-name").inner_text() == expected["intent"]
+            assert f"({100 * expected['intent_confidence']:.1f}%)" in column.locator(".intent").inner_text()
+        page.screenshot(path=str(tmp_path / "page.png"))
+        browser.close()
+    assert (tmp_path / "page.png").stat().st_size > 0
+
+
+def test_the_service_stops_on_ctrl_c_with_status_0(service_process):
+    # (the module's last use of the service)
+    process, _ = service_process
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
