@@ -124,11 +124,13 @@ async def run_clients(host, port, requests, clients, seconds):
     return latencies, failures[0], time.perf_counter() - started
 
 
-def start_service(model_dir, env, log):
-    """A `python -m recipes.serve` process on a free port of 127.0.0.1 (its standard
-    error into the file `log`), and that port."""
+def start_service(model_dirs, env, log, warm_up=True):
+    """A `python -m recipes.serve` process serving `model_dirs` on a free port of
+    127.0.0.1 (its standard error into the file `log`), and that port; with `warm_up`,
+    once it has compiled every batch shape."""
+    folders = [part for folder in model_dirs for part in ("--model-dir", str(folder))]
     process = subprocess.Popen(
-        [sys.executable, "-m", "recipes.serve", "--model-dir", str(model_dir), "--port", "0"],
+        [sys.executable, "-m", "recipes.serve", *folders, "--port", "0", *([] if warm_up else ["--no-warm-up"])],
         cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -142,17 +144,24 @@ def start_service(model_dir, env, log):
     else:
         process.wait(timeout=30)
         log.seek(0)
-        fail(f"--model-dir {model_dir}: the service did not start ({log.read().strip()[-300:]})")
+        fail(f"--model-dir {model_dirs[0]}: the service did not start ({log.read().strip()[-300:]})")
     # The load starts once every batch shape is compiled (the service's warm-up).
     started = time.perf_counter()
-    while True:
+    while warm_up:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=30) as answer:
-            warm_up = json.loads(answer.read())["warm_up"]
-        if warm_up["done"]:
+            shapes = json.loads(answer.read())["warm_up"]
+        if shapes["done"]:
             break
         time.sleep(0.5)
-    print(f"  the service compiled its {warm_up['shapes']} batch shapes in {time.perf_counter() - started:.0f} s")
+    if warm_up:
+        print(f"  the service compiled its {shapes['shapes']} batch shapes in {time.perf_counter() - started:.0f} s")
     return process, port
+
+
+def batch_counts(port):
+    """The service's batched model calls so far and the sentences they tagged (`/health`)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=30) as answer:
+        return json.loads(answer.read())["models"][0]["batches"]
 
 
 def request_bodies(sentences, per_request):
@@ -174,6 +183,7 @@ COLUMNS = [
     Column("requests_per_second", "requests/s", "{:,.0f}"),
     Column("sentences_per_second", "sentences/s", "{:,.0f}"),
     Column("share_of_tagger", "of Tagger.tag", "{:.0%}"),
+    Column("sentences_per_call", "sentences/model call", "{:.1f}"),
     Column("p50_ms", "p50 ms", "{:.1f}"),
     Column("p99_ms", "p99 ms", "{:.1f}"),
     Column("targets", "targets", align_right=False),
@@ -243,7 +253,7 @@ def main(argv=None):
     print(environment, flush=True)
 
     log = tempfile.TemporaryFile("w+")
-    process, port = start_service(args.model_dir, dict(os.environ, PYTHONPATH=str(REPO_ROOT)), log)
+    process, port = start_service([args.model_dir], dict(os.environ, PYTHONPATH=str(REPO_ROOT)), log)
     try:
         batched = tagger_rate(tagger, sentences, args.repeats)
         print(f"  Tagger.tag, {len(sentences)} test sentences in one call: {batched:,.0f} sentences/s", flush=True)
@@ -262,9 +272,11 @@ def main(argv=None):
                 fail(f"--sentences-per-request {per_request}: the test split has only {len(sentences)} sentences")
             if args.warm_up:
                 asyncio.run(run_clients("127.0.0.1", port, bodies, args.clients, args.warm_up))
+            before = batch_counts(port)
             latencies, failures, seconds = asyncio.run(
                 run_clients("127.0.0.1", port, bodies, args.clients, args.seconds)
             )
+            after = batch_counts(port)
             milliseconds = 1000 * np.array(latencies or [float("nan")])
             row = {
                 "measure": "service, POST /tag",
@@ -278,6 +290,8 @@ def main(argv=None):
                 "p99_ms": float(np.percentile(milliseconds, 99)),
             }
             row["share_of_tagger"] = row["sentences_per_second"] / batched
+            calls = after["calls"] - before["calls"]
+            row["sentences_per_call"] = (after["sentences"] - before["sentences"]) / max(calls, 1)
             goals = [(f"0 errors at {CLIENTS_TARGET} clients", failures == 0 and args.clients >= CLIENTS_TARGET)]
             goals.append((f">= {THROUGHPUT_TARGET:.0%} of Tagger.tag", row["share_of_tagger"] >= THROUGHPUT_TARGET))
             if per_request == 1:
@@ -288,7 +302,8 @@ def main(argv=None):
             print(
                 f"  {args.clients} clients x {per_request} sentence(s): {row['requests_per_second']:,.0f} requests/s, "
                 f"{row['sentences_per_second']:,.0f} sentences/s ({row['share_of_tagger']:.0%} of Tagger.tag), "
-                f"p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms, {failures} errors",
+                f"p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms, {failures} errors, "
+                f"{row['sentences_per_call']:.1f} sentences per model call",
                 flush=True,
             )
     finally:

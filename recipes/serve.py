@@ -150,6 +150,9 @@ def create_app(taggers, model_dirs=None, limits=Limits(), max_batch_sentences=25
     @app.get("/health")
     async def health():
         warm = sum(queue.shapes_warm for queue in queues.values())
+        for model in models:
+            queue = queues.get(model["name"])
+            model["batches"] = {"calls": queue.calls if queue else 0, "sentences": queue.sentences if queue else 0}
         return {
             "status": "ok",
             "models": models,
@@ -162,7 +165,8 @@ def create_app(taggers, model_dirs=None, limits=Limits(), max_batch_sentences=25
         parsed = parse_request(body, limits, names)
         words = words_of(parsed, taggers[parsed.model].encoder, limits)
         results = await queue_for(parsed.model).tag(words)
-        return {"model": parsed.model, "results": results}
+        # A response of our own: the results are plain JSON already, FastAPI need not walk them again.
+        return JSONResponse({"model": parsed.model, "results": results})
 
     @app.get("/", response_class=HTMLResponse)
     async def page():

@@ -146,7 +146,8 @@ class BatchQueue:
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="tagger")
         self._pending = []
         self._worker = None
-        self.calls = 0
+        self.calls = 0  # batched model calls (Tagger.tag) and the sentences they tagged
+        self.sentences = 0
         self.shapes_warm = 0
 
     async def warm_up(self, shapes):
@@ -187,6 +188,7 @@ class BatchQueue:
                         future.set_exception(error)
                 continue
             self.calls += 1
+            self.sentences += len(sentences)
             start = 0
             for words, future in taken:
                 if not future.done():  # a request whose client went away is skipped
