@@ -206,9 +206,9 @@ def make_parser():
     add("--warm-up", type=flags.non_negative_float, default=5.0, help="seconds of untimed load first (default: 5)")
     add(
         "--sentences-per-request",
-        default="1,8",
+        default="1,8,32",
         type=lambda text: tuple(flags.positive_int(part) for part in text.split(",")),
-        help="comma-separated sentence counts, one row each (default: 1,8)",
+        help="comma-separated sentence counts, one row each (default: 1,8,32)",
     )
     add("--repeats", type=flags.positive_int, default=7, help="timed Tagger.tag calls (default: 7)")
     add("--output", default=None, help="path stem of the .csv and .md results (default: benchmarks/results/serve_load)")
