@@ -36,12 +36,15 @@ sequence that takes one (conlleval accepts `O I-x`) still has a finite loss.
 def top_index(scores):
     """Index of the largest score along the last axis, int32 (the lowest index on ties, as `argmax`).
 
-    Written with `ops.top_k` rather than `ops.argmax`: under the TensorFlow
-    backend `ops.argmax` of floats tests the sign bit of every score (a guard
-    against flush-to-zero) with a `Bitcast` that no ONNX opset has, so a model
-    that calls it cannot be exported to ONNX.
+    Under the TensorFlow backend through `ops.top_k`: there `ops.argmax` of
+    floats tests the sign bit of every score (a guard against flush-to-zero)
+    with a `Bitcast` that no ONNX opset has, so a model that calls it cannot be
+    converted to ONNX. Elsewhere `ops.argmax`: JAX lowers `top_k` to a
+    StableHLO composite that TensorFlow 2.21 cannot load from a SavedModel.
     """
-    return ops.cast(ops.top_k(scores, k=1)[1][..., 0], "int32")
+    if keras.backend.backend() == "tensorflow":
+        return ops.cast(ops.top_k(scores, k=1)[1][..., 0], "int32")
+    return ops.cast(ops.argmax(scores, axis=-1), "int32")
 
 
 def _parse_bio(tag):

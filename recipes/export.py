@@ -122,12 +122,16 @@ def write_artifact(model, model_dir, export_format, path):
         return
     decoded = exported.DecodedTagger(model)
     decoded(exported.sample_inputs(model))  # builds it: `export` needs built layers
+    signature = exported.input_signature(model)
+    options = {}
+    if keras.backend.backend() == "jax":
+        # jax2tf names every free dimension apart; words and trigrams must share one length
+        # (their features are concatenated word by word).
+        shapes = {name: ", ".join(["batch", "time", *map(str, spec.shape[2:])]) for name, spec in signature.items()}
+        options["jax2tf_kwargs"] = {"polymorphic_shapes": [{name: f"({shape})" for name, shape in shapes.items()}]}
     try:
         decoded.export(
-            str(path),
-            format=KERAS_FORMATS[export_format],
-            input_signature=[exported.input_signature(model)],
-            verbose=False,
+            str(path), format=KERAS_FORMATS[export_format], input_signature=[signature], verbose=False, **options
         )
     except Exception as error:  # the converter's own failure, on one line
         raise ExportFailed(f"{export_format} export of {model_dir} failed ({first_line(error)})") from error

@@ -158,8 +158,8 @@ def input_signature(model):
 
 
 def sample_inputs(model):
-    """A batch of one word, enough to build the decoded model before it is exported."""
-    return {name: np.ones((1, 1, *spec.shape[2:]), dtype="int32") for name, spec in input_signature(model).items()}
+    """A batch of one sentence of two words, enough to build the decoded model before it is exported."""
+    return {name: np.ones((1, 2, *spec.shape[2:]), dtype="int32") for name, spec in input_signature(model).items()}
 
 
 def description(model, encoder, artifact_format):
