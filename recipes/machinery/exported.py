@@ -121,10 +121,12 @@ class DecodedTagger(keras.Model):
         inputs = {name: inputs[name] for name in self.features}
         outputs = self.tagger(inputs, training=False)
         scores = outputs["tags"] if self.joint else outputs
+        mask = self.mask(inputs)
         if self.crf is None:
-            tags = top_index(scores)
+            # Tag 0 at padding, as the CRF's decoding gives: padded steps carry no answer.
+            tags = ops.where(mask, top_index(scores), 0)
         else:
-            tags = self.viterbi(ops.cast(scores, "float32"), self.mask(inputs))
+            tags = self.viterbi(ops.cast(scores, "float32"), mask)
         result = {TAG_OUTPUT: tags}
         if self.joint:
             result[INTENT_OUTPUT] = ops.softmax(ops.cast(outputs["intent"], "float32"), axis=-1)
