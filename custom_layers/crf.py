@@ -33,6 +33,20 @@ sequence that takes one (conlleval accepts `O I-x`) still has a finite loss.
 """
 
 
+def top_index(scores):
+    """Index of the largest score along the last axis, int32 (the lowest index on ties, as `argmax`).
+
+    Under the TensorFlow backend through `ops.top_k`: there `ops.argmax` of
+    floats tests the sign bit of every score (a guard against flush-to-zero)
+    with a `Bitcast` that no ONNX opset has, so a model that calls it cannot be
+    converted to ONNX. Elsewhere `ops.argmax`: JAX lowers `top_k` to a
+    StableHLO composite that TensorFlow 2.21 cannot load from a SavedModel.
+    """
+    if keras.backend.backend() == "tensorflow":
+        return ops.cast(ops.top_k(scores, k=1)[1][..., 0], "int32")
+    return ops.cast(ops.argmax(scores, axis=-1), "int32")
+
+
 def _parse_bio(tag):
     if tag.startswith("B-"):
         return "B", tag[2:]
@@ -489,7 +503,7 @@ class CRF(keras.layers.Layer):
 
         steps = self._time_major(emissions, mask)
         last_score, scores = ops.scan(viterbi_step, first_score, steps)
-        last_tag = ops.cast(ops.argmax(last_score + end[None, :], axis=1), "int32")
+        last_tag = top_index(last_score + end[None, :])
 
         # Backward: y_{t-1} = argmax_i(delta_{t-1}[i] + A[i, y_t]), and a padded
         # word t keeps its tag. Each step reads delta_{t-1} and word t's flag.
@@ -500,7 +514,7 @@ class CRF(keras.layers.Layer):
         def backtrack_step(tag, step):
             previous_score, valid = self._unpack_step(step)
             candidates = previous_score + ops.take(into, tag, axis=0)  # (B, from)
-            best = ops.cast(ops.argmax(candidates, axis=1), "int32")
+            best = top_index(candidates)
             previous_tag = ops.where(valid[:, 0], best, tag)
             return previous_tag, previous_tag
 

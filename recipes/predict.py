@@ -23,6 +23,11 @@ From Python, load once and tag many:
 
     tagger = Tagger.load("runs/lstm-...")
     tagger.tag(["leave taipei on november 2nd"])
+
+`--engine onnx` tags with the run's ONNX export instead of `model.keras`
+(through onnxruntime; `OnnxTagger.load(run)` from Python), and prints the
+same objects. It reads `RUN/export/onnx/` (what `python -m recipes.export
+--model-dir RUN` writes), or the folder `--export-dir` names.
 """
 
 import json
@@ -35,6 +40,7 @@ import keras
 import custom_layers  # noqa: F401  (registers the custom layers for loading)
 import data
 from data.command_line import Parser, exit_on_errors
+from recipes.machinery import exported
 from recipes.machinery.errors import EXIT_CODES, UsageError, first_line
 from recipes.machinery.flags import batch_size, describe
 from recipes.machinery.model_parts import has_intent, tag_output
@@ -92,6 +98,44 @@ class Tagger:
         return tag_sentences(self.model, self.encoder, list(sentences), batch_size, pretokenized)
 
 
+class OnnxTagger:
+    """An ONNX export (`python -m recipes.export`) and its encoder, tagging as `Tagger` does."""
+
+    def __init__(self, engine, encoder):
+        self.engine = engine
+        self.encoder = encoder
+
+    @classmethod
+    def load(cls, model_dir, export_dir=None):
+        """Loads the export in `export_dir` (default: `RUN/export/onnx/` of the run folder `model_dir`).
+
+        Raises `UsageError` with a one-line message when it is missing or unreadable.
+        """
+        if export_dir is None:
+            if not Path(model_dir).is_dir():
+                raise UsageError(f"--model-dir {model_dir}: no such folder")
+            folder = Path(model_dir) / "export" / "onnx"
+            if not folder.is_dir():
+                raise UsageError(
+                    f"{folder}: no ONNX export; run python -m recipes.export --model-dir {model_dir} --format onnx"
+                )
+        else:
+            folder = Path(export_dir)
+            if not folder.is_dir():
+                raise UsageError(f"--export-dir {export_dir}: no such folder")
+        described, encoder = exported.read_description(folder)
+        return cls(exported.OnnxEngine.load(folder, described), encoder)
+
+    @property
+    def has_intent(self):
+        """Whether the export gives an intent beside the tags."""
+        return self.engine.has_intent
+
+    def tag(self, sentences, batch_size=64, pretokenized=False):
+        """As `Tagger.tag`: one dict per sentence, `words`, `tags`, `slots` (and `intent`, `intent_confidence`)."""
+        return tag_sentences(self.engine, self.encoder, list(sentences), batch_size, pretokenized)
+
+
 def check_encoder_fits(model, encoder, encoder_path):
     """Raises `UsageError` when the encoder's vocabularies and tags are
     not the sizes the model was built for (an altered or mismatched encoder.json)."""
@@ -143,9 +187,22 @@ def main(argv=None):
         help="the sentences are words already split: split on white space only, never split punctuation off "
         "(a corpus's own seq.in then tags exactly as the run folder's test scores count it)",
     )
+    parser.add_argument(
+        "--engine",
+        choices=("keras", "onnx"),
+        default="keras",
+        help="keras: model.keras (default); onnx: the run's ONNX export through onnxruntime, found in "
+        "RUN/export/onnx/ (written by python -m recipes.export --model-dir RUN) or in --export-dir",
+    )
+    parser.add_argument("--export-dir", default=None, help="with --engine onnx: the export folder to read instead")
     args = parser.parse_args(argv)
     with exit_on_errors(prog, {**EXIT_CODES, UnicodeEncodeError: 2}):
-        tagger = Tagger.load(args.model_dir)
+        if args.export_dir is not None and args.engine != "onnx":
+            raise UsageError("--export-dir needs --engine onnx")
+        if args.engine == "onnx":
+            tagger = OnnxTagger.load(args.model_dir, args.export_dir)
+        else:
+            tagger = Tagger.load(args.model_dir)
         if args.sentences:
             # Arguments that are not UTF-8 reach Python as lone surrogates.
             sentences = read_sentences([s.encode("utf-8", "surrogateescape") for s in args.sentences], "sentence {}")

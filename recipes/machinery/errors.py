@@ -1,7 +1,7 @@
 """The errors of a run, and how the command lines report them.
 
 `UsageError` is bad input (a flag, a path, a damaged run folder) and exits 2;
-`TrainingDiverged` (a NaN loss) and `SearchFailed` are runs that failed on their own and exit 1;
+`TrainingDiverged` (a NaN loss), `SearchFailed` and `ExportFailed` are runs that failed on their own and exit 1;
 `data.DatasetError` (a broken corpus) exits 2 too. Each prints one line:
 `python -m recipes.lstm: error: <message>`.
 """
@@ -27,5 +27,9 @@ class SearchFailed(Exception):
     """A search ran but could not finish; the command line exits 1."""
 
 
+class ExportFailed(RuntimeError):
+    """The converter could not write the artifact of a model that loaded; the command line exits 1."""
+
+
 # The exit status of each error kind, for `data.command_line.exit_on_errors`.
-EXIT_CODES = {UsageError: 2, data.DatasetError: 2, TrainingDiverged: 1, SearchFailed: 1}
+EXIT_CODES = {UsageError: 2, data.DatasetError: 2, TrainingDiverged: 1, SearchFailed: 1, ExportFailed: 1}

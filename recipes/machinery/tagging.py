@@ -50,27 +50,54 @@ def _softmax(logits):
     return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
+class KerasEngine:
+    """A Keras tagger as `predict_batches` runs it, one batch at a time.
+
+    Every engine (this one, `recipes.machinery.exported.OnnxEngine`) has
+    `features` (the batch inputs it reads), `has_intent`, and
+    `predict_batch(batch)`, which returns the best tag ids (batch, time) and
+    the intent probabilities (batch, intents), or None without an intent head.
+    Everything around that call (encoding, batching, decoding) is shared.
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self.features = model_input_features(model)
+        self.has_intent = has_intent(model)
+        self.crf = crf_layer(model)
+        if self.crf is not None and model not in _decoders:
+            _decoders[model] = _CRFDecoder(model, self.crf)
+
+    def predict_batch(self, batch):
+        if self.crf is None:
+            outputs = self.model.predict_on_batch(batch.inputs)
+            if not self.has_intent:
+                return np.argmax(outputs, axis=-1), None
+            return np.argmax(outputs["tags"], axis=-1), _softmax(np.asarray(outputs["intent"]))
+        outputs = _decoders[self.model].predict_on_batch((batch.inputs, batch.weights))
+        if not self.has_intent:
+            return np.asarray(outputs), None
+        return np.asarray(outputs[0]), np.asarray(outputs[1])
+
+
+def engine_of(model):
+    """`model` itself when it is an engine (it has `predict_batch`), else a `KerasEngine` over the Keras model."""
+    return model if hasattr(model, "predict_batch") else KerasEngine(model)
+
+
 def predict_batches(model, batches):
     """Best tag ids per sentence for a list of `Batch`, keyed by sentence index,
-    and the intent probabilities per sentence (None without an intent head)."""
-    crf = crf_layer(model)
-    if crf is not None and model not in _decoders:
-        _decoders[model] = _CRFDecoder(model, crf)
-    joint = has_intent(model)
-    tag_ids, intent_probabilities = {}, {} if joint else None
+    and the intent probabilities per sentence (None without an intent head).
+
+    `model` is a Keras tagger or an engine (see `KerasEngine`)."""
+    engine = engine_of(model)
+    tag_ids, intent_probabilities = {}, {} if engine.has_intent else None
     for batch in batches:
         lengths = batch.weights.sum(axis=1).astype(int)
-        if crf is None:
-            outputs = model.predict_on_batch(batch.inputs)
-            scores, intents = (outputs["tags"], _softmax(np.asarray(outputs["intent"]))) if joint else (outputs, None)
-            best = np.argmax(scores, axis=-1)
-        else:
-            outputs = _decoders[model].predict_on_batch((batch.inputs, batch.weights))
-            best, intents = (outputs[0], np.asarray(outputs[1])) if joint else (outputs, None)
-            best = np.asarray(best)
+        best, intents = engine.predict_batch(batch)
         for row, index in enumerate(batch.indices):
             tag_ids[int(index)] = best[row, : lengths[row]]
-            if joint:
+            if engine.has_intent:
                 intent_probabilities[int(index)] = intents[row]
     return tag_ids, intent_probabilities
 
@@ -91,16 +118,17 @@ class Predictions:
 
 
 def predict_frames(model, encoder, split, batch_size=64, buckets=DEFAULT_BUCKETS):
-    """`Predictions` (tags, and intents where the model has an intent head) for a `data.Split`."""
-    features = model_input_features(model)
+    """`Predictions` (tags, and intents where the model has an intent head) for a `data.Split`;
+    `model` is a Keras tagger or an engine."""
+    engine = engine_of(model)
     batches = make_batches(
         encode_split(encoder, split, with_tags=False),
         batch_size,
-        features=features,
+        features=engine.features,
         buckets=buckets,
         fill="power_of_two",
     )
-    tag_ids, probabilities = predict_batches(model, batches)
+    tag_ids, probabilities = predict_batches(engine, batches)
     tags = [encoder.decode_tags(tag_ids[index]) for index in range(len(split))]
     if probabilities is None:
         return Predictions(tags)
@@ -152,20 +180,23 @@ def tag_sentences(model, encoder, sentences, batch_size=64, pretokenized=False):
 
     Words are split as `split_words` splits them, or with `pretokenized` on
     white space only, punctuation never split off: a corpus's own words
-    (`seq.in`) then keep exactly their gold tags' positions.
+    (`seq.in`) then keep exactly their gold tags' positions. `model` is a
+    Keras tagger or an engine (`KerasEngine`, `exported.OnnxEngine`): only
+    the call on each batch differs between them.
     """
+    engine = engine_of(model)
     if pretokenized:
         words = [sentence.split() for sentence in sentences]
     else:
         words = [split_words(sentence, encoder) for sentence in sentences]
     nonempty = [i for i, w in enumerate(words) if w]
     split = data.Split([words[i] for i in nonempty], [["O"] * len(words[i]) for i in nonempty])
-    predictions = predict_frames(model, encoder, split, batch_size) if nonempty else Predictions([])
+    predictions = predict_frames(engine, encoder, split, batch_size) if nonempty else Predictions([])
     tags = [[] for _ in words]
     for position, index in enumerate(nonempty):
         tags[index] = predictions.tags[position]
     results = [{"words": w, "tags": t, "slots": scoring.slot_values(w, t)} for w, t in zip(words, tags)]
-    if has_intent(model):
+    if engine.has_intent:
         # A sentence without words still gets the model's intent for an empty input: padding only.
         empty = [i for i, w in enumerate(words) if not w]
         for position, index in enumerate(nonempty):

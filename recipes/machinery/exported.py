@@ -1,0 +1,244 @@
+"""The exported tagger: a model whose outputs are already decoded, its description, and the engine that runs it.
+
+    runs/lstm-.../export/onnx/
+        model.onnx      (or saved_model/, a TensorFlow SavedModel)
+        encoder.json    the run's encoder, copied: words -> ids outside the graph
+        export.json     what a caller needs beside the artifact:
+
+    {"format": "slot-rnn-export", "artifact_format": "onnx", "artifact": "model.onnx",
+     "encoder": "encoder.json", "tags": ["O", "B-fromloc.city_name", ...], "intents": ["atis_flight", ...],
+     "inputs": [{"name": "words", "dtype": "int32", "shape": [null, null]}],
+     "outputs": [{"name": "tag_ids", "dtype": "int32", "shape": [null, null]},
+                 {"name": "intent_probabilities", "dtype": "float32", "shape": [null, 26]}],
+     "decoding": "argmax", "mask": "...", ...}
+
+The graph takes the id arrays of `data.batching` (`words` (batch, time),
+`trigrams` (batch, time, max_trigrams)), any batch size and length, padding
+as id 0, and returns the best tag id of every word (0 at padding) and, with
+an intent head, the intent's probabilities. The mask is derived from the ids
+inside the graph, as the model's own layers derive theirs, so a caller feeds
+ids only and padding changes nothing.
+"""
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import ops
+
+import data
+from custom_layers.crf import top_index
+from recipes.machinery.errors import UsageError, first_line
+from recipes.machinery.model_parts import crf_layer, has_intent, model_input_features
+
+EXPORT_FORMAT = "slot-rnn-export"
+DESCRIPTION_FILE = "export.json"
+ENCODER_FILE = "encoder.json"
+ARTIFACTS = {"onnx": "model.onnx", "saved_model": "saved_model"}
+TAG_OUTPUT, INTENT_OUTPUT = "tag_ids", "intent_probabilities"
+
+
+class _ViterbiForwardCell(keras.layers.Layer):
+    """One word of the Viterbi forward pass: `delta_t[j] = max_i(delta_{t-1}[i] + A[i, j]) + E[t, j]`.
+
+    The input of a step is the word's emissions with its mask flag as a last
+    channel; a padded word keeps delta."""
+
+    def __init__(self, crf, **kwargs):
+        super().__init__(**kwargs)
+        self.crf = crf
+        self.state_size = crf.num_tags
+        self.output_size = crf.num_tags
+
+    def call(self, inputs, states):
+        delta = (
+            states[0] if isinstance(states, (list, tuple)) else states
+        )  # best score of every tag at the previous word
+        emission, valid = inputs[:, :-1], inputs[:, -1:] > 0.5
+        transitions = self.crf._potentials()[0]
+        best = ops.max(delta[:, :, None] + transitions[None, :, :], axis=1) + emission
+        delta = ops.where(valid, best, delta)
+        return delta, [delta]
+
+
+class _ViterbiBackwardCell(keras.layers.Layer):
+    """One word of the walk back: `y_{t-1} = argmax_i(delta_{t-1}[i] + A[i, y_t])`, a padded word keeping its tag.
+
+    The tag travels as a float state (exact for any tag count below 2**24),
+    since an RNN's states are floats."""
+
+    def __init__(self, crf, **kwargs):
+        super().__init__(**kwargs)
+        self.crf = crf
+        self.state_size = 1
+        self.output_size = 1
+
+    def call(self, inputs, states):
+        tag = states[0] if isinstance(states, (list, tuple)) else states
+        tag = ops.cast(tag[:, 0], "int32")  # tag of the next word, y_t
+        previous_delta, valid = inputs[:, :-1], inputs[:, -1:] > 0.5
+        into = ops.transpose(self.crf._potentials()[0])  # into[j] = A[:, j], scores of moving to j
+        best = top_index(previous_delta + ops.take(into, tag, axis=0))
+        previous_tag = ops.cast(ops.where(valid[:, 0], best, tag), "float32")[:, None]
+        return previous_tag, [previous_tag]
+
+
+class DecodedTagger(keras.Model):
+    """Inference only: a tagger's ids in, decoded tag ids (and intent probabilities) out.
+
+    A softmax head gives each word its best tag. A CRF head is decoded by
+    Viterbi as `CRF.decode` does, but with its two loops run by
+    `keras.layers.RNN` instead of `ops.scan`: under the TensorFlow backend
+    `ops.scan` keeps its carry in a `TensorArray` that tf2onnx cannot turn
+    into an ONNX loop, while the RNN's plain loop state converts like any LSTM.
+    Each pass gets one step past the end, a padded one, so a batch of one-word
+    sentences still gives the RNN a step to run.
+    """
+
+    def __init__(self, tagger, **kwargs):
+        super().__init__(name="decoded_tagger", **kwargs)
+        self.tagger = tagger
+        self.crf = crf_layer(tagger)
+        self.features = model_input_features(tagger)
+        self.joint = has_intent(tagger)
+        if self.crf is not None:
+            self.forward = keras.layers.RNN(
+                _ViterbiForwardCell(self.crf), return_sequences=True, return_state=True, name="viterbi_forward"
+            )
+            self.backward = keras.layers.RNN(
+                _ViterbiBackwardCell(self.crf), return_sequences=True, go_backwards=True, name="viterbi_backward"
+            )
+
+    def mask(self, inputs):
+        """Real words: a word id that is not 0, or a word with any trigram id that is not 0
+        (every real word has at least one: `data.Encoder.encode_trigrams`)."""
+        if "words" in inputs:
+            return ops.not_equal(inputs["words"], 0)
+        return ops.any(ops.not_equal(inputs["trigrams"], 0), axis=-1)
+
+    def call(self, inputs):
+        inputs = {name: inputs[name] for name in self.features}
+        outputs = self.tagger(inputs, training=False)
+        scores = outputs["tags"] if self.joint else outputs
+        mask = self.mask(inputs)
+        if self.crf is None:
+            # Tag 0 at padding, as the CRF's decoding gives: padded steps carry no answer.
+            tags = ops.where(mask, top_index(scores), 0)
+        else:
+            tags = self.viterbi(ops.cast(scores, "float32"), mask)
+        result = {TAG_OUTPUT: tags}
+        if self.joint:
+            result[INTENT_OUTPUT] = ops.softmax(ops.cast(outputs["intent"], "float32"), axis=-1)
+        return result
+
+    def viterbi(self, emissions, mask):
+        _, start, end = self.crf._potentials()
+        valid = ops.cast(mask, "float32")[:, :, None]
+        padded_step = ops.zeros_like(valid[:, :1])
+        first_delta = start[None, :] + emissions[:, 0, :]
+        # Words 2..n, then the padded step: deltas[:, k] is delta after word k + 1.
+        steps = ops.concatenate([emissions[:, 1:], valid[:, 1:]], axis=-1)
+        steps = ops.concatenate([steps, ops.zeros_like(ops.concatenate([emissions, valid], axis=-1)[:, :1])], axis=1)
+        deltas, last_delta = self.forward(steps, initial_state=[first_delta])
+        last_tag = ops.cast(top_index(last_delta + end[None, :]), "float32")[:, None]
+        # Entry k pairs delta_k with word k + 1's flag, and the last entry (padding) keeps the last tag:
+        # walked backwards, entry k gives y_k.
+        previous_deltas = ops.concatenate([first_delta[:, None, :], deltas[:, :-1]], axis=1)
+        next_valid = ops.concatenate([valid[:, 1:], padded_step], axis=1)
+        walked = self.backward(ops.concatenate([previous_deltas, next_valid], axis=-1), initial_state=[last_tag])
+        path = ops.cast(ops.flip(walked[:, :, 0], axis=1), "int32")
+        return ops.where(mask, path, ops.zeros_like(path))
+
+
+def input_signature(model):
+    """`keras.InputSpec`s of a tagger's inputs, batch and time left free (None)."""
+    return {
+        name: keras.InputSpec(shape=tuple(model.input[name].shape), dtype="int32", name=name)
+        for name in model_input_features(model)
+    }
+
+
+def sample_inputs(model):
+    """A batch of one sentence of two words, enough to build the decoded model before it is exported."""
+    return {name: np.ones((1, 2, *spec.shape[2:]), dtype="int32") for name, spec in input_signature(model).items()}
+
+
+def description(model, encoder, artifact_format):
+    """The contents of export.json for a tagger exported as `artifact_format`."""
+    crf = crf_layer(model)
+    outputs = [{"name": TAG_OUTPUT, "dtype": "int32", "shape": [None, None]}]
+    if has_intent(model):
+        outputs.append({"name": INTENT_OUTPUT, "dtype": "float32", "shape": [None, len(encoder.intents)]})
+    return {
+        "format": EXPORT_FORMAT,
+        "artifact_format": artifact_format,
+        "artifact": ARTIFACTS[artifact_format],
+        "encoder": ENCODER_FILE,
+        "model": model.name,
+        "keras_version": keras.__version__,
+        "tags": list(encoder.tags),
+        "intents": list(encoder.intents) if has_intent(model) else None,
+        "inputs": [
+            {"name": spec.name, "dtype": spec.dtype, "shape": list(spec.shape)}
+            for spec in input_signature(model).values()
+        ],
+        "outputs": outputs,
+        "decoding": "crf_viterbi" if crf is not None else "argmax",
+        "intent_decoding": "softmax" if has_intent(model) else None,
+        "mask": "derived from the inputs: a word is real where its word id (or any of its trigram ids) is not 0",
+        "padding": "id 0 in every input; tag_ids are 0 at padded words",
+    }
+
+
+def read_description(folder):
+    """export.json of an export folder and the encoder beside it; `UsageError` naming the file otherwise."""
+    folder = Path(folder)
+    path = folder / DESCRIPTION_FILE
+    if not path.is_file():
+        raise UsageError(f"{path}: missing")
+    try:
+        described = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise UsageError(f"{path}: not valid JSON ({first_line(error)})") from None
+    if not isinstance(described, dict) or described.get("format") != EXPORT_FORMAT:
+        raise UsageError(f"{path}: not a {EXPORT_FORMAT} description")
+    encoder_path = folder / ENCODER_FILE
+    if not encoder_path.is_file():
+        raise UsageError(f"{encoder_path}: missing")
+    return described, data.Encoder.load(encoder_path)
+
+
+class OnnxEngine:
+    """Runs an ONNX export with onnxruntime, one `data.batching.Batch` at a time,
+    as `recipes.machinery.tagging` runs a Keras model."""
+
+    def __init__(self, session, described):
+        self.session = session
+        self.described = described
+        self.features = tuple(spec["name"] for spec in described["inputs"])
+        self.has_intent = INTENT_OUTPUT in [spec["name"] for spec in described["outputs"]]
+        self.output_names = [TAG_OUTPUT, INTENT_OUTPUT] if self.has_intent else [TAG_OUTPUT]
+
+    @classmethod
+    def load(cls, folder, described):
+        import onnxruntime  # only here: tagging with Keras never needs it
+
+        path = Path(folder) / described.get("artifact", ARTIFACTS["onnx"])
+        if described.get("artifact_format") != "onnx" or not path.is_file():
+            raise UsageError(f"{path}: missing (no ONNX export there)")
+        options = onnxruntime.SessionOptions()
+        # One thread: a tagger's operations are small (a recurrent step is one matrix product of a
+        # batch's states), and on two shared CPU cores onnxruntime's default pool of one thread a
+        # core made a batched pass over ATIS's test sentences 2.8 times slower than one thread.
+        options.intra_op_num_threads = 1
+        try:
+            session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # a damaged file: report it on one line
+            raise UsageError(f"{path}: cannot be loaded ({first_line(error)})") from error
+        return cls(session, described)
+
+    def predict_batch(self, batch):
+        """Tag ids (batch, time) and intent probabilities (batch, intents), or None without an intent head."""
+        outputs = self.session.run(self.output_names, {name: batch.inputs[name] for name in self.features})
+        return outputs[0], (outputs[1] if self.has_intent else None)
