@@ -39,6 +39,7 @@ import keras
 
 import custom_layers  # noqa: F401  (registers the custom layers for loading)
 import data
+from data.batching import DEFAULT_BUCKETS
 from data.command_line import Parser, exit_on_errors
 from recipes.machinery import exported
 from recipes.machinery.errors import EXIT_CODES, UsageError, first_line
@@ -84,7 +85,7 @@ class Tagger:
         """Whether the model predicts an intent beside the tags."""
         return has_intent(self.model)
 
-    def tag(self, sentences, batch_size=64, pretokenized=False):
+    def tag(self, sentences, batch_size=64, pretokenized=False, buckets=DEFAULT_BUCKETS):
         """Tags raw sentences (strings; words split as `recipes.machinery.tagging.split_words`
         does, or with `pretokenized` on white space only, as Hugging Face's
         `is_split_into_words` takes words already split).
@@ -93,9 +94,10 @@ class Tagger:
         `slots` (BIO spans merged: `{"toloc.city_name": "new york"}`; a slot
         that occurs twice maps to a list); with an intent head also `intent`
         (a string) and `intent_confidence` (its probability), both None for a
-        sentence without words.
+        sentence without words. `buckets` are the padded lengths sentences are
+        grouped by, one model call per group (`data.batching.make_batches`).
         """
-        return tag_sentences(self.model, self.encoder, list(sentences), batch_size, pretokenized)
+        return tag_sentences(self.model, self.encoder, list(sentences), batch_size, pretokenized, buckets)
 
 
 class OnnxTagger:
@@ -131,9 +133,9 @@ class OnnxTagger:
         """Whether the export gives an intent beside the tags."""
         return self.engine.has_intent
 
-    def tag(self, sentences, batch_size=64, pretokenized=False):
+    def tag(self, sentences, batch_size=64, pretokenized=False, buckets=DEFAULT_BUCKETS):
         """As `Tagger.tag`: one dict per sentence, `words`, `tags`, `slots` (and `intent`, `intent_confidence`)."""
-        return tag_sentences(self.engine, self.encoder, list(sentences), batch_size, pretokenized)
+        return tag_sentences(self.engine, self.encoder, list(sentences), batch_size, pretokenized, buckets)
 
 
 def check_encoder_fits(model, encoder, encoder_path):

@@ -171,10 +171,10 @@ class SlowTagger:
         self.tagger, self.encoder, self.has_intent = tagger, tagger.encoder, tagger.has_intent
         self.calls = []
 
-    def tag(self, sentences, batch_size=64, pretokenized=False):
+    def tag(self, sentences, batch_size=64, pretokenized=False, buckets=DEFAULT_BUCKETS):
         self.calls.append(len(sentences))
         time.sleep(1.0)
-        return self.tagger.tag(sentences, batch_size, pretokenized)
+        return self.tagger.tag(sentences, batch_size, pretokenized, buckets)
 
 
 def test_requests_that_arrive_together_are_tagged_in_one_model_call(tagger):
@@ -210,7 +210,7 @@ class RecordingTagger:
     def __init__(self):
         self.calls = []
 
-    def tag(self, sentences, batch_size=64, pretokenized=False):
+    def tag(self, sentences, batch_size=64, pretokenized=False, buckets=DEFAULT_BUCKETS):
         self.calls.append((len(sentences), len(sentences[0].split())))
         return [{"words": s.split(), "tags": ["O"] * len(s.split()), "slots": {}} for s in sentences]
 

@@ -174,7 +174,7 @@ def split_words(sentence, encoder):
     return words
 
 
-def tag_sentences(model, encoder, sentences, batch_size=64, pretokenized=False):
+def tag_sentences(model, encoder, sentences, batch_size=64, pretokenized=False, buckets=DEFAULT_BUCKETS):
     """Tags raw sentences: one dict per sentence with `words`, `tags` and `slots`,
     and `intent` and `intent_confidence` when the model has an intent head.
 
@@ -191,7 +191,7 @@ def tag_sentences(model, encoder, sentences, batch_size=64, pretokenized=False):
         words = [split_words(sentence, encoder) for sentence in sentences]
     nonempty = [i for i, w in enumerate(words) if w]
     split = data.Split([words[i] for i in nonempty], [["O"] * len(words[i]) for i in nonempty])
-    predictions = predict_frames(engine, encoder, split, batch_size) if nonempty else Predictions([])
+    predictions = predict_frames(engine, encoder, split, batch_size, buckets) if nonempty else Predictions([])
     tags = [[] for _ in words]
     for position, index in enumerate(nonempty):
         tags[index] = predictions.tags[position]
