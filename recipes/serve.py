@@ -65,11 +65,13 @@ def model_names(model_dirs):
 
 
 def describe_model(name, model_dir, tagger):
-    config_path = Path(model_dir) / "config.json"
-    try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        config = {}
+    """What `/health` says of a loaded model: its name, recipe (from the run's config.json), heads and sizes."""
+    config = {}
+    if model_dir:
+        try:
+            config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # a run folder without it still serves; its recipe is unknown
+            pass
     return {
         "name": name,
         "recipe": config.get("recipe"),
