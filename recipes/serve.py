@@ -129,7 +129,6 @@ def create_app(taggers, model_dirs=None, limits=Limits(), max_batch_sentences=25
             queue.close()
 
     app = fastapi.FastAPI(title="slot-rnn", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.queues = queues
 
     def queue_for(name):
         # Made on first use, inside the running event loop.
