@@ -4,6 +4,9 @@
   previous output y_{t-1} rather than its hidden layer.
 * `PeepholeLSTMCell` / `PeepholeLSTM`: an LSTM whose gates also read the
   memory cell (diagonal peepholes, or the lecture's full variant).
+* `LSTM`, `GRU`, `SimpleRNN`, `Bidirectional`: Keras's layers of those names
+  (the same weights, config and outputs) with the input projection computed
+  for all time steps before the loop, and both directions in one loop.
 * `CRF`: a linear-chain conditional random field tag head.
 * `OneHot`, `TrigramEmbedding`, `ContextWindow`: word encodings and a
   context window that keep the padding mask.
@@ -20,17 +23,22 @@ from custom_layers.encoding import ContextWindow, OneHot, TrigramEmbedding
 from custom_layers.jordan import JordanRNN, JordanRNNCell
 from custom_layers.peephole import PeepholeLSTM, PeepholeLSTMCell
 from custom_layers.pooling import AttentionPooling, MeanPooling, StepBroadcast
+from custom_layers.projected_rnn import GRU, LSTM, Bidirectional, SimpleRNN
 
 __all__ = [
     "AttentionPooling",
+    "Bidirectional",
     "CRF",
+    "GRU",
     "ContextWindow",
     "JordanRNN",
     "JordanRNNCell",
+    "LSTM",
     "MeanPooling",
     "OneHot",
     "PeepholeLSTM",
     "PeepholeLSTMCell",
+    "SimpleRNN",
     "StepBroadcast",
     "TrigramEmbedding",
     "bio_transition_mask",

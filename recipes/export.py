@@ -36,6 +36,7 @@ from pathlib import Path
 
 import keras
 
+from custom_layers.projected_rnn import with_keras_layers
 from data.atomic import PARTIAL_PREFIX, atomic_write_text, replace_folder
 from data.command_line import Parser, exit_on_errors
 from recipes.machinery import exported
@@ -120,7 +121,8 @@ def write_artifact(model, model_dir, export_format, path):
     if export_format == "onnx" and keras.backend.backend() != "tensorflow":
         export_in_tensorflow(model_dir, path)
         return
-    decoded = exported.DecodedTagger(model)
+    # Keras's own recurrent layers, which tf2onnx converts (custom_layers.with_keras_layers): the same weights.
+    decoded = exported.DecodedTagger(with_keras_layers(model))
     decoded(exported.sample_inputs(model))  # builds it: `export` needs built layers
     signature = exported.input_signature(model)
     options = {}

@@ -18,6 +18,7 @@ Run it:
 
 import keras
 
+import custom_layers
 from recipes.machinery import model_parts
 from recipes.machinery.recipe import recipe_main
 from recipes.machinery.settings import SHARED
@@ -56,8 +57,10 @@ def build_model(
     """Word features -> [Bidirectional(LSTM)] x depth -> a tag score per word, and the sentence's intent."""
     inputs, x = model_parts.encode_inputs(encoder, encoding, embedding_dim, window, dropout)
     for _ in range(depth):
-        layer = keras.layers.LSTM(units, return_sequences=True)
-        x = keras.layers.Bidirectional(layer)(x) if bidirectional else layer(x)
+        # Keras's LSTM and Bidirectional with the input projection done before the loop over words and both
+        # directions in one loop: the same weights and outputs, faster (`keras.layers.LSTM` works here too).
+        layer = custom_layers.LSTM(units, return_sequences=True)
+        x = custom_layers.Bidirectional(layer)(x) if bidirectional else layer(x)
         x = keras.layers.Dropout(dropout)(x)
     # With intents in the data: {"tags": scores per word, "intent": logits per sentence}.
     outputs = model_parts.output_heads(x, encoder, head, intent, intent_pooling, intent_to_slots)

@@ -21,6 +21,7 @@ LAYER_TESTS = [
     "tests/test_crf.py",
     "tests/test_encoding_layers.py",
     "tests/test_training.py",
+    "tests/test_projected_rnn.py",
 ]
 OTHER = {"jax": "tensorflow", "tensorflow": "jax"}
 
