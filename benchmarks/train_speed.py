@@ -52,6 +52,7 @@ from benchmarks.tables import (
     peak_memory_mib,
     save_table,
 )
+from custom_layers.projected_rnn import KERAS_LAYERS
 from data.batching import DEFAULT_BUCKETS, encode_split
 from recipes import scoring
 from recipes.machinery import flags, model_parts, recipe, settings, tagging, training
@@ -66,12 +67,15 @@ BASELINE_LEARNING_RATE = 0.001  # what `optimizer="adam"` gives a first tagger
 def baseline_layer(pipeline):
     """The recurrent layer (a) wraps in `Bidirectional`: a fresh copy, same class
     and settings, of the one the recipe's `build_model` put in (b), so that both
-    sides run the same cell (for Jordan, the recipe's output width and activation)."""
+    sides run the same cell (for Jordan, the recipe's output width and activation).
+    Where the recipe uses `custom_layers.LSTM`, `GRU` or `SimpleRNN`, the baseline
+    gets Keras's own layer of that name, as a plain Keras tagger would."""
     for layer in pipeline.layers:
         if isinstance(layer, keras.layers.Bidirectional):
             config = layer.forward_layer.get_config()
             config.pop("name", None)
-            return layer.forward_layer.__class__.from_config(config)
+            kind = type(layer.forward_layer)
+            return KERAS_LAYERS.get(kind, kind).from_config(config)
     raise ValueError(f"{pipeline.name} has no Bidirectional layer")
 
 

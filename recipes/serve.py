@@ -33,19 +33,18 @@ import socket
 from pathlib import Path
 
 import fastapi
-import keras
 import uvicorn
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException
 
 from data.command_line import Parser, exit_on_errors, one_line
+from recipes.machinery.compile_cache import COMPILE_CACHE, COMPILE_CACHE_HELP, use_compile_cache
 from recipes.machinery.errors import EXIT_CODES, UsageError
 from recipes.machinery.flags import batch_size, describe, port_number, positive_int
 from recipes.machinery.serving import BadRequest, BatchQueue, Limits, parse_request, warm_up_shapes, words_of
 from recipes.predict import Tagger
 
 PAGE = Path(__file__).with_name("serve_page.html")
-COMPILE_CACHE = Path.home() / ".cache" / "slot-rnn" / "jax-compilation"
 
 
 def model_names(model_dirs):
@@ -176,21 +175,6 @@ def create_app(taggers, model_dirs=None, limits=Limits(), max_batch_sentences=25
     return app
 
 
-def use_compile_cache(folder):
-    """JAX's persistent compilation cache in `folder` (nothing under another backend)."""
-    if keras.backend.backend() != "jax":
-        return
-    import jax
-
-    try:
-        Path(folder).expanduser().mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UsageError(f"--compile-cache {folder}: cannot be created ({error.strerror or error})") from None
-    jax.config.update("jax_compilation_cache_dir", str(Path(folder).expanduser()))
-    # Every model call is worth keeping: each costs seconds to compile on a CPU.
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-
-
 def bind(host, port):
     """A listening socket, or `UsageError` naming the flag when it cannot be had."""
     try:
@@ -237,13 +221,11 @@ def main(argv=None):
     parser.add_argument(
         "--compile-cache",
         default=str(COMPILE_CACHE),
-        help="with the JAX backend, keep compiled model calls in this folder, so that a restart reuses them "
-        "(default ~/.cache/slot-rnn/jax-compilation; 'off': none)",
+        help=COMPILE_CACHE_HELP,
     )
     args = parser.parse_args(argv)
     with exit_on_errors(prog, EXIT_CODES):
-        if args.compile_cache != "off":
-            use_compile_cache(args.compile_cache)
+        use_compile_cache(args.compile_cache)
         names = model_names(args.model_dir)
         taggers = {name: Tagger.load(folder) for name, folder in zip(names, args.model_dir)}
         app = create_app(

@@ -15,6 +15,7 @@ import math
 
 import data
 from data.command_line import Parser
+from recipes.machinery.compile_cache import COMPILE_CACHE_HELP
 from recipes.machinery.settings import ENCODINGS, HEADS, INTENT_POOLINGS, MONITORS, Settings, shared_defaults
 
 
@@ -168,6 +169,7 @@ def make_parser(prog, description, defaults=None):
     add("--output-dir", help="run folder (default: a new folder under runs/)")
     add("--resume", action="store_true", help="continue the unfinished run in --output-dir from its last epoch")
     add("--verbose", type=verbosity, help="Keras progress output: 0 silent, 1 progress bar, 2 a line per epoch")
+    add("--compile-cache", metavar="DIR", help=COMPILE_CACHE_HELP)
     parser.set_defaults(**{**shared_defaults(), **(defaults or {})})
     return parser
 

@@ -21,6 +21,7 @@ import data
 from data.command_line import exit_on_errors
 from recipes import scoring
 from recipes.machinery import checkpoints, report, run_folder
+from recipes.machinery.compile_cache import use_compile_cache
 from recipes.machinery.errors import EXIT_CODES
 from recipes.machinery.flags import describe, parse_settings
 from recipes.machinery.model_parts import compile_model, has_intent, inference_view, set_word_vectors
@@ -71,6 +72,7 @@ def run_recipe(build_model, name, settings, sentences=None):
     # Data and model first: what bad input can break is read and built before
     # the run folder is made, so a failure writes nothing.
     dataset = load_data(settings)
+    use_compile_cache(settings.compile_cache)
     keras.utils.set_random_seed(settings.seed)
     if settings.resume:
         run_dir = run_folder.create(name, settings.output_dir, resume=True)

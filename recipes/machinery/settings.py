@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 from data.batching import DEFAULT_BUCKETS
+from recipes.machinery.compile_cache import COMPILE_CACHE
 
 ENCODINGS = ("onehot", "embedding", "trigram", "embedding+trigram")
 HEADS = ("softmax", "crf")
@@ -52,6 +53,7 @@ class Settings:
     output_dir: str | None = None  # the run folder (None: a new one under runs/)
     resume: bool = False  # continue the unfinished run in output_dir
     verbose: int = 1  # Keras progress output: 0, 1 or 2
+    compile_cache: str = str(COMPILE_CACHE)  # JAX's persistent compilation cache folder, or "off"
 
 
 # The settings that decide the model's shape: `build_model`'s keyword arguments.
