@@ -19,6 +19,7 @@ from custom_layers.per_sequence_dropout import (
     check_positive_integer,
     check_rate,
 )
+from custom_layers.projected_rnn import ProjectedLoop
 
 
 @keras.saving.register_keras_serializable(package="custom_layers")
@@ -289,7 +290,7 @@ _CELL_ARGUMENTS = (
 
 
 @keras.saving.register_keras_serializable(package="custom_layers")
-class JordanRNN(PerSequenceDropoutRNN, keras.layers.RNN):
+class JordanRNN(ProjectedLoop, PerSequenceDropoutRNN, keras.layers.RNN):
     """Jordan network layer (Jordan 1986): the output is fed back.
 
     For every step `t`:
@@ -467,6 +468,27 @@ class JordanRNN(PerSequenceDropoutRNN, keras.layers.RNN):
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         return super().call(sequences, mask=mask, training=training, initial_state=initial_state)
+
+    # The loop over time steps (`custom_layers.projected_rnn`): `W x_t + b` for every step before it, and
+    # what `JordanRNNCell.call` does with the rest inside it, with a leading direction axis.
+
+    def input_weights(self):
+        return self.cell.kernel, self.cell.bias if self.cell.use_bias else None
+
+    def recurrent_weights(self):
+        cell = self.cell
+        if cell.use_bias:
+            return cell.recurrent_kernel, cell.output_kernel, ops.expand_dims(cell.output_bias, 0)
+        return cell.recurrent_kernel, cell.output_kernel
+
+    def projected_step(self, x_t, states, recurrent):
+        cell = self.cell
+        hidden = cell.activation(x_t + ops.matmul(states[0], recurrent[0]))
+        output = ops.matmul(hidden, recurrent[1])
+        if len(recurrent) > 2:
+            output = output + recurrent[2]
+        output = cell.output_activation(output)
+        return output, [output]
 
     @property
     def units(self):

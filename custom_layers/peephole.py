@@ -17,6 +17,7 @@ from custom_layers.per_sequence_dropout import (
     check_positive_integer,
     check_rate,
 )
+from custom_layers.projected_rnn import ProjectedLoop
 
 PEEPHOLE_MODES = ("diagonal", "full")
 
@@ -340,7 +341,7 @@ _CELL_ARGUMENTS = (
 
 
 @keras.saving.register_keras_serializable(package="custom_layers")
-class PeepholeLSTM(PerSequenceDropoutRNN, keras.layers.RNN):
+class PeepholeLSTM(ProjectedLoop, PerSequenceDropoutRNN, keras.layers.RNN):
     """Peephole LSTM layer (Gers, Schraudolph and Schmidhuber 2002).
 
     Runs `PeepholeLSTMCell` over a sequence. In the default diagonal mode,
@@ -511,6 +512,44 @@ class PeepholeLSTM(PerSequenceDropoutRNN, keras.layers.RNN):
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         return super().call(sequences, mask=mask, training=training, initial_state=initial_state)
+
+    # The loop over time steps (`custom_layers.projected_rnn`): `x_t W + b` for every step before it, and
+    # what `PeepholeLSTMCell.call` does with the rest inside it, with a leading direction axis.
+
+    def input_weights(self):
+        return self.cell.kernel, self.cell.bias if self.cell.use_bias else None
+
+    def recurrent_weights(self):
+        cell = self.cell
+        if cell.peephole == "diagonal":
+            peepholes = (
+                cell.input_gate_peephole_weights,
+                cell.forget_gate_peephole_weights,
+                cell.output_gate_peephole_weights,
+            )
+            return (cell.recurrent_kernel, *(ops.expand_dims(weights, 0) for weights in peepholes))
+        return cell.recurrent_kernel, cell.peephole_kernel
+
+    def projected_step(self, x_t, states, recurrent):
+        cell = self.cell
+        h_tm1, c_tm1 = states
+        gate, activation = cell.recurrent_activation, cell.activation
+        z = x_t + ops.matmul(h_tm1, recurrent[0])
+        if cell.peephole == "diagonal":
+            _, p_i, p_f, p_o = recurrent
+            z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
+            i = gate(z_i + p_i * c_tm1)
+            f = gate(z_f + p_f * c_tm1)
+            c = f * c_tm1 + i * activation(z_c)
+            o = gate(z_o + p_o * c)
+        else:
+            peephole_kernel, three = recurrent[1], 3 * cell.units
+            z_i, z_f, z_c = ops.split(z[..., :three] + ops.matmul(c_tm1, peephole_kernel[..., :three]), 3, axis=-1)
+            i, f = gate(z_i), gate(z_f)
+            c = f * c_tm1 + i * activation(z_c)
+            o = gate(z[..., three:] + ops.matmul(c, peephole_kernel[..., three:]))
+        h = o * activation(c)
+        return h, [h, c]
 
     @property
     def units(self):

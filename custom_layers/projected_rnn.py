@@ -12,7 +12,10 @@ one loop after the other.
     import custom_layers
     x = custom_layers.Bidirectional(custom_layers.LSTM(256, return_sequences=True))(x)
 
-Each class subclasses the Keras layer of the same name and changes only how
+`JordanRNN` and `PeepholeLSTM` run the same loop (they inherit `ProjectedLoop`),
+so `Bidirectional` runs their two directions in one loop too.
+
+Each of the four classes here subclasses the Keras layer of the same name and changes only how
 the loop runs: the weights (names, shapes, order), the config, the masks and
 the outputs are Keras's (to float rounding), so a Keras layer's weights load
 into it and back, and a recipe that says `keras.layers.LSTM` instead still
@@ -108,10 +111,12 @@ class ProjectedLoop:
     states, recurrent)`, whose tensors carry a leading direction axis.
     """
 
+    projected_loop = True  # False: always Keras's loop (`with_keras_layers` sets it; not saved)
+
     def can_project(self, training):
         cell = self.cell
         dropout = cell.dropout > 0 or cell.recurrent_dropout > 0
-        return not (
+        return self.projected_loop and not (
             (dropout and training is not False)
             or self.unroll
             or self.stateful
@@ -250,7 +255,8 @@ KERAS_LAYERS = {LSTM: keras.layers.LSTM, GRU: keras.layers.GRU, SimpleRNN: keras
 
 
 def with_keras_layers(model):
-    """A copy of `model` with Keras's own layers in place of this module's, holding the same weights.
+    """A copy of `model` with Keras's own layers in place of this module's, holding the same weights;
+    layers of their own that use the projected loop (`JordanRNN`, `PeepholeLSTM`) run Keras's loop.
 
     For converters that know Keras's loop and not `ops.scan`'s (tf2onnx turns
     the `TensorArray` carry of `ops.scan` under TensorFlow into an ONNX model
@@ -264,8 +270,15 @@ def with_keras_layers(model):
                 if key in config:
                     inner = keras.saving.deserialize_keras_object(config[key])
                     config[key] = keras.saving.serialize_keras_object(clone(inner))
-            return keras.layers.Bidirectional.from_config(config)
-        return KERAS_LAYERS.get(type(layer), type(layer)).from_config(layer.get_config())
+            copy = keras.layers.Bidirectional.from_config(config)
+            for inner in (copy.forward_layer, copy.backward_layer):
+                if isinstance(inner, ProjectedLoop):
+                    inner.projected_loop = False
+            return copy
+        copy = KERAS_LAYERS.get(type(layer), type(layer)).from_config(layer.get_config())
+        if isinstance(copy, ProjectedLoop):  # a layer of its own (JordanRNN, PeepholeLSTM): Keras's loop
+            copy.projected_loop = False
+        return copy
 
     copy = keras.models.clone_model(model, clone_function=clone)
     copy.set_weights(model.get_weights())

@@ -17,6 +17,7 @@ Run it:
 
 import keras
 
+import custom_layers
 from custom_layers import PeepholeLSTM
 from recipes.machinery import model_parts
 from recipes.machinery.recipe import recipe_main
@@ -57,7 +58,8 @@ def build_model(
     inputs, x = model_parts.encode_inputs(encoder, encoding, embedding_dim, window, dropout)
     for _ in range(depth):
         layer = PeepholeLSTM(units, return_sequences=True)
-        x = keras.layers.Bidirectional(layer)(x) if bidirectional else layer(x)
+        # Keras's Bidirectional, running both directions in one loop (`keras.layers.Bidirectional` works too).
+        x = custom_layers.Bidirectional(layer)(x) if bidirectional else layer(x)
         x = keras.layers.Dropout(dropout)(x)
     # With intents in the data: {"tags": scores per word, "intent": logits per sentence}.
     outputs = model_parts.output_heads(x, encoder, head, intent, intent_pooling, intent_to_slots)

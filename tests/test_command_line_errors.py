@@ -335,6 +335,21 @@ def test_recipe_output_dir_that_cannot_be_a_folder_exits_2(tiny_data, a_file, ca
     assert a_file.read_text() == "not a folder\n"
 
 
+def test_recipe_compile_cache_that_cannot_be_a_folder_exits_2_and_writes_no_run_folder(
+    tiny_data, a_file, tmp_path, capsys
+):
+    import keras
+
+    if keras.backend.backend() != "jax":
+        pytest.skip("the compilation cache is JAX's; under other backends the flag does nothing")
+    run_dir = tmp_path / "run"
+    assert exit_status(lstm.main, recipe_argv(tiny_data, run_dir, "--compile-cache", str(a_file / "cache"))) == 2
+    one_line_error(
+        capsys, f"--compile-cache {a_file / 'cache'}: cannot be created", prefix="python -m recipes.lstm: error: "
+    )
+    assert not run_dir.exists()
+
+
 def test_recipe_refuses_to_overwrite_a_finished_run_or_resume_nothing(tiny_data, straight_run, tmp_path, capsys):
     before = (straight_run / "metrics.json").read_bytes()
     assert exit_status(lstm.main, recipe_argv(tiny_data, straight_run)) == 2

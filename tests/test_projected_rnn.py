@@ -181,3 +181,35 @@ def test_with_keras_layers_gives_the_same_model_in_keras_layers():
     assert keras.layers.GRU in kinds and keras.layers.Bidirectional in kinds
     assert not kinds & {custom_layers.GRU, custom_layers.Bidirectional}
     np.testing.assert_allclose(ops.convert_to_numpy(copy(x)), ops.convert_to_numpy(model(x)), atol=1e-5)
+
+
+OWN_LAYERS = [
+    ("JordanRNN", "JordanRNNCell", {"output_units": 4}),
+    ("JordanRNN", "JordanRNNCell", {"output_units": 4, "use_bias": False}),
+    ("PeepholeLSTM", "PeepholeLSTMCell", {}),
+    ("PeepholeLSTM", "PeepholeLSTMCell", {"peephole": "full"}),
+]
+
+
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["one-direction", "bidirectional"])
+@pytest.mark.parametrize(
+    ("layer_name", "cell_name", "options"), OWN_LAYERS, ids=["jordan", "jordan-no-bias", "peephole", "peephole-full"]
+)
+def test_jordan_and_peephole_layers_loop_as_their_cell_does_in_keras_rnn(layer_name, cell_name, options, bidirectional):
+    """The projected loop of the two own layers against their cell run step by step by `keras.layers.RNN`."""
+    reference = keras.layers.RNN(getattr(custom_layers, cell_name)(UNITS, **options), return_sequences=True)
+    projected = getattr(custom_layers, layer_name)(UNITS, return_sequences=True, **options)
+    if bidirectional:
+        reference, projected = layers.Bidirectional(reference), custom_layers.Bidirectional(projected)
+    x, mask = padded_batch()
+    reference(x, mask=mask)
+    projected(x, mask=mask)
+    projected.set_weights(reference.get_weights())
+    x, _ = padded_batch(seed=4)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(projected(x, mask=mask)), ops.convert_to_numpy(reference(x, mask=mask)), atol=1e-5
+    )
+    copy = custom_layers.projected_rnn.with_keras_layers(keras.Sequential([keras.Input((STEPS, FEATURES)), projected]))
+    inner = copy.layers[0].forward_layer if bidirectional else copy.layers[0]
+    assert inner.projected_loop is False  # Keras's own loop, for converters
+    np.testing.assert_allclose(ops.convert_to_numpy(copy(x)), ops.convert_to_numpy(projected(x)), atol=1e-5)
