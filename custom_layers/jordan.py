@@ -472,9 +472,6 @@ class JordanRNN(ProjectedLoop, PerSequenceDropoutRNN, keras.layers.RNN):
     # The loop over time steps (`custom_layers.projected_rnn`): `W x_t + b` for every step before it, and
     # what `JordanRNNCell.call` does with the rest inside it, with a leading direction axis.
 
-    def input_weights(self):
-        return self.cell.kernel, self.cell.bias if self.cell.use_bias else None
-
     def recurrent_weights(self):
         cell = self.cell
         if cell.use_bias:

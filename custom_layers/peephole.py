@@ -516,9 +516,6 @@ class PeepholeLSTM(ProjectedLoop, PerSequenceDropoutRNN, keras.layers.RNN):
     # The loop over time steps (`custom_layers.projected_rnn`): `x_t W + b` for every step before it, and
     # what `PeepholeLSTMCell.call` does with the rest inside it, with a leading direction axis.
 
-    def input_weights(self):
-        return self.cell.kernel, self.cell.bias if self.cell.use_bias else None
-
     def recurrent_weights(self):
         cell = self.cell
         if cell.peephole == "diagonal":

@@ -103,15 +103,18 @@ def run_directions(layers, sequences, initial_states, mask):
 
 
 class ProjectedLoop:
-    """What the three layers share: when the projected loop may run, and running it for one layer.
+    """What the projected layers share: when the projected loop may run, and running it for one layer.
 
-    A subclass gives `input_weights()` (the kernel and bias of `x_t W + b`),
-    `recurrent_weights()` (what the step reads besides the states, each
+    A subclass gives `input_weights()` (the kernel and bias of `x_t W + b`;
+    by default the cell's `kernel` and `bias`), `recurrent_weights()` (what the step reads besides the states, each
     stacked per direction by `run_directions`) and `projected_step(x_t,
     states, recurrent)`, whose tensors carry a leading direction axis.
     """
 
     projected_loop = True  # False: always Keras's loop (`with_keras_layers` sets it; not saved)
+
+    def input_weights(self):
+        return self.cell.kernel, self.cell.bias if self.cell.use_bias else None
 
     def can_project(self, training):
         cell = self.cell
@@ -134,9 +137,6 @@ class ProjectedLoop:
 @keras.saving.register_keras_serializable(package="custom_layers")
 class LSTM(ProjectedLoop, keras.layers.LSTM):
     """`keras.layers.LSTM` with its input projection taken out of the loop (see the module's docstring)."""
-
-    def input_weights(self):
-        return self.cell.kernel, self.cell.bias if self.cell.use_bias else None
 
     def recurrent_weights(self):
         return (self.cell.recurrent_kernel,)
@@ -165,7 +165,9 @@ class GRU(ProjectedLoop, keras.layers.GRU):
     def recurrent_weights(self):
         cell = self.cell
         if cell.use_bias and cell.reset_after:
-            return cell.recurrent_kernel, cell.bias[1][None]  # the recurrent bias, broadcast over the batch
+            return cell.recurrent_kernel, ops.expand_dims(
+                cell.bias[1], 0
+            )  # the recurrent bias, broadcast over the batch
         return (cell.recurrent_kernel,)
 
     def projected_step(self, x_t, states, recurrent):
@@ -194,9 +196,6 @@ class GRU(ProjectedLoop, keras.layers.GRU):
 @keras.saving.register_keras_serializable(package="custom_layers")
 class SimpleRNN(ProjectedLoop, keras.layers.SimpleRNN):
     """`keras.layers.SimpleRNN` (the Elman network) with its input projection taken out of the loop."""
-
-    def input_weights(self):
-        return self.cell.kernel, self.cell.bias if self.cell.use_bias else None
 
     def recurrent_weights(self):
         return (self.cell.recurrent_kernel,)
@@ -227,7 +226,7 @@ class Bidirectional(keras.layers.Bidirectional):
             and forward.can_project(training)
             and backward.can_project(training)
             and forward.zero_output_for_mask == backward.zero_output_for_mask
-            and forward.get_config()["units"] == backward.get_config()["units"]
+            and forward.cell.units == backward.cell.units
         ):
             return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
         if isinstance(mask, (list, tuple)):
@@ -240,6 +239,7 @@ class Bidirectional(keras.layers.Bidirectional):
         else:
             y, y_rev = last, last_rev
         y, y_rev = ops.cast(y, self.compute_dtype), ops.cast(y_rev, self.compute_dtype)
+        # The merge of Keras's `Bidirectional.call`, which keeps it inline there.
         if self.merge_mode == "concat":
             return ops.concatenate([y, y_rev], axis=-1)
         if self.merge_mode == "sum":

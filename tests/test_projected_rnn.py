@@ -38,11 +38,16 @@ def pair(cell, options, bidirectional, return_sequences=True):
     projected = getattr(custom_layers, cell)(UNITS, return_sequences=return_sequences, **options)
     if bidirectional:
         reference, projected = layers.Bidirectional(reference), custom_layers.Bidirectional(projected)
+    return with_same_weights(reference, projected)
+
+
+def with_same_weights(reference, other):
+    """Both layers built on the padded batch, `other` holding `reference`'s weights."""
     x, mask = padded_batch()
     reference(x, mask=mask)
-    projected(x, mask=mask)
-    projected.set_weights(reference.get_weights())
-    return reference, projected
+    other(x, mask=mask)
+    other.set_weights(reference.get_weights())
+    return reference, other
 
 
 @pytest.mark.parametrize("bidirectional", [False, True], ids=["one-direction", "bidirectional"])
@@ -63,10 +68,8 @@ def test_outputs_match_keras_on_a_padded_batch(cell, options, bidirectional, ret
 def test_the_backward_layer_reads_the_sentence_backwards(cell):
     reference = getattr(layers, cell)(UNITS, return_sequences=True, go_backwards=True)
     projected = getattr(custom_layers, cell)(UNITS, return_sequences=True, go_backwards=True)
+    reference, projected = with_same_weights(reference, projected)
     x, mask = padded_batch()
-    reference(x, mask=mask)
-    projected(x, mask=mask)
-    projected.set_weights(reference.get_weights())
     np.testing.assert_allclose(
         ops.convert_to_numpy(projected(x, mask=mask)), ops.convert_to_numpy(reference(x, mask=mask)), atol=1e-5
     )
@@ -147,11 +150,9 @@ def test_dropout_in_the_cell_takes_keras_loop_and_still_trains():
     layer = custom_layers.LSTM(UNITS, return_sequences=True, dropout=0.3, recurrent_dropout=0.2)
     assert not layer.can_project(training=True)
     assert layer.can_project(training=False)
-    x, mask = padded_batch()
     reference = keras.layers.LSTM(UNITS, return_sequences=True, dropout=0.3, recurrent_dropout=0.2)
-    reference(x, mask=mask)
-    layer(x, mask=mask)
-    layer.set_weights(reference.get_weights())
+    reference, layer = with_same_weights(reference, layer)
+    x, mask = padded_batch()
     np.testing.assert_allclose(
         ops.convert_to_numpy(layer(x, mask=mask, training=False)),
         ops.convert_to_numpy(reference(x, mask=mask, training=False)),
@@ -164,10 +165,8 @@ def test_dropout_in_the_cell_takes_keras_loop_and_still_trains():
 def test_bidirectional_around_another_layer_is_keras_bidirectional():
     reference = layers.Bidirectional(custom_layers.JordanRNN(UNITS, output_units=4, return_sequences=True))
     layer = custom_layers.Bidirectional(custom_layers.JordanRNN(UNITS, output_units=4, return_sequences=True))
+    reference, layer = with_same_weights(reference, layer)
     x, mask = padded_batch()
-    reference(x, mask=mask)
-    layer(x, mask=mask)
-    layer.set_weights(reference.get_weights())
     np.testing.assert_allclose(
         ops.convert_to_numpy(layer(x, mask=mask)), ops.convert_to_numpy(reference(x, mask=mask)), atol=1e-6
     )
@@ -201,10 +200,8 @@ def test_jordan_and_peephole_layers_loop_as_their_cell_does_in_keras_rnn(layer_n
     projected = getattr(custom_layers, layer_name)(UNITS, return_sequences=True, **options)
     if bidirectional:
         reference, projected = layers.Bidirectional(reference), custom_layers.Bidirectional(projected)
-    x, mask = padded_batch()
-    reference(x, mask=mask)
-    projected(x, mask=mask)
-    projected.set_weights(reference.get_weights())
+    reference, projected = with_same_weights(reference, projected)
+    _, mask = padded_batch()
     x, _ = padded_batch(seed=4)
     np.testing.assert_allclose(
         ops.convert_to_numpy(projected(x, mask=mask)), ops.convert_to_numpy(reference(x, mask=mask)), atol=1e-5
