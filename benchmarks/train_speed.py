@@ -105,8 +105,9 @@ def recipe_learning_rate(cell):
 
 
 def build_pipeline(cell, encoder, learning_rate, units=UNITS, embedding_dim=EMBEDDING_DIM):
-    """The recipe's `build_model` with depth 1, word vectors only, window 0 and no
-    intent head (the baseline's input and output), compiled as the recipes compile
+    """The recipe's `build_model` with depth 1, word vectors only, window 0, a
+    softmax head and no intent head (the baseline's input and output; the Elman
+    and Jordan recipes default to a CRF head), compiled as the recipes compile
     theirs (`model_parts.compile_model`)."""
     recipe = importlib.import_module(f"recipes.{cell}")
     model = recipe.build_model(
@@ -117,6 +118,7 @@ def build_pipeline(cell, encoder, learning_rate, units=UNITS, embedding_dim=EMBE
         encoding="embedding",
         embedding_dim=embedding_dim,
         window=0,
+        head="softmax",
         intent=False,
     )
     return model_parts.compile_model(model, learning_rate)
