@@ -8,7 +8,11 @@ epochs, to `<output>.csv` and `<output>.md`. Where the runs have an intent head
 and the data intents (their `metrics.json` holds `intent_accuracy` and
 `frame_accuracy`: the intent and every tag of a sentence right), the table
 gives the same for the test intent and frame accuracy, and their dev means;
-on data without intents those columns are left out:
+on data without intents those columns are left out. Two columns give the time
+to accuracy, from each run folder's `history.csv` (the seconds of every
+training epoch, the dev scoring after it left out): the seconds until dev slot
+F1 first reached `--target-f1` (0.97 unless told; blank for a recipe where a
+seed never did) and until the best epoch:
 
     python -m benchmarks.quality --data ../shared/datasets/atis --seeds 3
     python -m benchmarks.quality --data atis --recipes lstm,gru --seeds 3 -- --head crf
@@ -29,6 +33,8 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from benchmarks.tables import Column, save_table
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +46,7 @@ RUN_ONLY_KEYS = {"recipe", "data", "output_dir", "verbose", "resume"}
 # where the run has an intent head and the data intents.
 SCORES = {"f1": "F1", "intent_accuracy": "intent accuracy", "frame_accuracy": "frame accuracy"}
 INTENT_SCORES = ("intent_accuracy", "frame_accuracy")
+TARGET_F1 = 0.97  # the dev slot F1 whose time to reach the table reports
 
 
 class StaleRun(Exception):
@@ -89,6 +96,12 @@ def parse_args(argv):
         "--output", default=str(REPO_ROOT / "benchmarks" / "results" / "quality"), help="table path without extension"
     )
     parser.add_argument("--label", default="", help="a name for this configuration in the table")
+    parser.add_argument(
+        "--target-f1",
+        type=float,
+        default=TARGET_F1,
+        help=f"the dev slot F1 (0 to 1) whose time to reach the table reports (default: {TARGET_F1})",
+    )
     parser.add_argument("extra", nargs=argparse.REMAINDER, help="flags after -- go to every recipe")
     args = parser.parse_args(argv)
     args.recipes = [name for name in args.recipes.split(",") if name]
@@ -97,6 +110,8 @@ def parse_args(argv):
         parser.error(f"argument --recipes: unknown recipe(s) {', '.join(unknown)}")
     if args.seeds < 1 or args.jobs < 1:
         parser.error("argument --seeds/--jobs: expected a positive integer")
+    if not 0.0 < args.target_f1 <= 1.0:
+        parser.error(f"argument --target-f1: expected a number in (0, 1], got {args.target_f1:g}")
     args.extra = [flag for flag in args.extra if flag != "--"]
     return args
 
@@ -129,7 +144,21 @@ def train_one(name, seed, args):
             completed = subprocess.run(command, cwd=REPO_ROOT, stdout=handle, stderr=subprocess.STDOUT)
         if completed.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed with code {completed.returncode}; see {log}")
-    return name, seed, json.loads(metrics_path.read_text(encoding="utf-8")), reused
+    metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    metrics.update(time_to_accuracy(run_dir / "history.csv", metrics["best_epoch"], args.target_f1))
+    return name, seed, metrics, reused
+
+
+def time_to_accuracy(history_path, best_epoch, target_f1):
+    """Seconds of training epochs until dev slot F1 first reached `target_f1` (None if it never
+    did) and until the end of epoch `best_epoch`, from a run's `history.csv`."""
+    history = pd.read_csv(history_path)
+    elapsed = history["seconds"].cumsum()
+    reached = history.index[history["val_slot_f1"] >= target_f1]
+    return {
+        "seconds_to_target": float(elapsed[reached[0]]) if len(reached) else None,
+        "seconds_to_best": float(elapsed[best_epoch - 1]),
+    }
 
 
 def percents(runs, split, key):
@@ -149,6 +178,11 @@ def score_cells(runs, key):
         f"{name}_runs": " ".join(f"{value:.2f}" for value in test) if test else None,
         f"{dev_name}_mean": round(statistics.mean(dev), 2) if dev else None,
     }
+
+
+def mean_or_none(values):
+    """The mean to 0.1, or None where any value is None (a seed that never reached the target)."""
+    return None if any(value is None for value in values) else round(statistics.mean(values), 1)
 
 
 def columns(with_intents):
@@ -172,6 +206,8 @@ COLUMNS = [  # without the scores, which `columns` adds after "seeds"
     Column("seeds", "seeds"),
     Column("epochs_mean", "epochs", "{:.1f}"),
     Column("train_seconds_mean", "train s", "{:.1f}"),
+    Column("seconds_to_target_mean", "s to dev F1 target", "{:.1f}"),
+    Column("seconds_to_best_mean", "s to best epoch", "{:.1f}"),
     Column("parameters", "parameters", "{:,}"),
     Column("backend", "backend", align_right=False),
     Column("devices", "devices", align_right=False),
@@ -217,6 +253,8 @@ def main(argv=None):
                 **{cell: value for key in SCORES for cell, value in score_cells(runs, key).items()},
                 "epochs_mean": round(statistics.mean(m["epochs"] for m in runs), 1),
                 "train_seconds_mean": round(statistics.mean(m["train_seconds"] for m in runs), 1),
+                "seconds_to_target_mean": mean_or_none([m["seconds_to_target"] for m in runs]),
+                "seconds_to_best_mean": mean_or_none([m["seconds_to_best"] for m in runs]),
                 "parameters": runs[0]["parameters"],
                 "backend": runs[0]["backend"],
                 "devices": " ".join(m.get("device", "?") for m in runs),
@@ -229,6 +267,9 @@ def main(argv=None):
         f"{time.perf_counter() - started:.0f} s with {args.jobs} job(s) at once",
         f"{len(results) - reused_count} run(s) trained now, {reused_count} finished run folder(s) in "
         f"{args.runs_dir} reused after checking their settings; devices: where each run trained, in seed order",
+        f"s to dev F1 target: mean seconds of training epochs until dev slot F1 first reached {args.target_f1:g} "
+        "(blank where a seed never did); s to best epoch: the same until the end of the best epoch; both from "
+        "history.csv, without the dev scoring after each epoch, which train s includes",
     ]
     with_intents = any(key in metrics["test"] for _, _, metrics in results for key in INTENT_SCORES)
     title = "Test slot F1, intent accuracy and frame accuracy over seeds" if with_intents else "Test slot F1 over seeds"

@@ -14,9 +14,12 @@ def quality():
     return importlib.import_module("benchmarks.quality")
 
 
-def finished_run(quality, runs_dir, name, seed, test_f1, dev_f1, extra=(), data="travel", intents=None, **changed):
+def finished_run(
+    quality, runs_dir, name, seed, test_f1, dev_f1, extra=(), data="travel", intents=None, history=None, **changed
+):
     """A run folder as the recipe leaves it, for the settings quality.py would ask for;
-    `intents`: `{"test": (intent accuracy, frame accuracy), "dev": (...)}` of a run with an intent head."""
+    `intents`: `{"test": (intent accuracy, frame accuracy), "dev": (...)}` of a run with an intent head;
+    `history`: (seconds, dev slot F1) of every epoch (default: 10 s each, `dev_f1` from the first)."""
     args = quality.parse_args(["--data", data, "--runs-dir", str(runs_dir), "--", *extra])
     config = {"recipe": name, **quality.expected_config(name, seed, args), **changed}
     run_dir = Path(runs_dir) / f"{name}-seed{seed}"
@@ -37,6 +40,12 @@ def finished_run(quality, runs_dir, name, seed, test_f1, dev_f1, extra=(), data=
     for split, (intent_accuracy, frame_accuracy) in (intents or {}).items():
         metrics[split].update(intent_accuracy=intent_accuracy, frame_accuracy=frame_accuracy)
     (run_dir / "metrics.json").write_text(json.dumps(metrics))
+    history = history or [(10.0, dev_f1)] * metrics["epochs"]
+    rows = [
+        {"epoch": epoch, "loss": 0.1, "seconds": seconds, "val_slot_f1": f1}
+        for epoch, (seconds, f1) in enumerate(history)
+    ]
+    pd.DataFrame(rows).to_csv(run_dir / "history.csv", index=False)
 
 
 def test_table_from_finished_runs_without_training(quality, tmp_path):
@@ -187,3 +196,36 @@ def test_a_run_folder_without_readable_settings_is_refused(quality, tmp_path, ca
     assert exit_info.value.code == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and str(config) in error
+
+
+def test_time_to_accuracy_from_each_runs_history(quality, tmp_path):
+    runs = tmp_path / "runs"
+    # Seed 0 first reaches dev F1 0.97 in its third epoch (12 + 10 + 11 s); seed 1 in its second (20 + 9 s).
+    # Both have their best epoch at 5: 12+10+11+10+10 = 53 s and 20+9+10+10+10 = 59 s.
+    histories = [
+        [(12.0, 0.90), (10.0, 0.96), (11.0, 0.971), (10.0, 0.95), (10.0, 0.98)] + [(10.0, 0.97)] * 5,
+        [(20.0, 0.93), (9.0, 0.97), (10.0, 0.96), (10.0, 0.97), (10.0, 0.99)] + [(10.0, 0.98)] * 6,
+    ]
+    for seed, history in enumerate(histories):
+        finished_run(quality, runs, "gru", seed, 0.95, 0.98, history=history)
+    finished_run(quality, runs, "elman", 0, 0.9, 0.9, history=[(10.0, 0.9)] * 10)  # never reaches 0.97
+    output = tmp_path / "table"
+    argv = ["--data", "travel", "--recipes", "gru,elman", "--runs-dir", str(runs), "--output", str(output)]
+    quality.main([*argv, "--seeds", "1"])
+    table = pd.read_csv(output.with_suffix(".csv")).set_index("recipe")
+    assert table.loc["gru", "seconds_to_target_mean"] == pytest.approx(33.0)
+    assert table.loc["gru", "seconds_to_best_mean"] == pytest.approx(53.0)
+    assert pd.isna(table.loc["elman", "seconds_to_target_mean"])
+    assert table.loc["elman", "seconds_to_best_mean"] == pytest.approx(50.0)
+
+    quality.main(
+        ["--data", "travel", "--recipes", "gru", "--runs-dir", str(runs), "--output", str(output), "--seeds", "2"]
+    )
+    row = pd.read_csv(output.with_suffix(".csv")).iloc[0]
+    assert row["seconds_to_target_mean"] == pytest.approx((33.0 + 29.0) / 2)
+    assert row["seconds_to_best_mean"] == pytest.approx((53.0 + 59.0) / 2)
+
+    quality.main([*argv, "--seeds", "1", "--target-f1", "0.9"])
+    table = pd.read_csv(output.with_suffix(".csv")).set_index("recipe")
+    assert table.loc["gru", "seconds_to_target_mean"] == pytest.approx(12.0)
+    assert table.loc["elman", "seconds_to_target_mean"] == pytest.approx(10.0)
