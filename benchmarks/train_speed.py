@@ -41,6 +41,7 @@ import time
 import warnings
 
 import keras
+import numpy as np
 
 import custom_layers  # noqa: F401  (registers the custom layers, which the baseline clones)
 import data
@@ -122,6 +123,39 @@ def build_pipeline(cell, encoder, learning_rate, units=UNITS, embedding_dim=EMBE
         intent=False,
     )
     return model_parts.compile_model(model, learning_rate)
+
+
+def training_flops_per_word(model):
+    """Floating-point operations one real word costs a training step, from the layer shapes.
+
+    Every element of a 2-D weight of the recurrent layers and the dense head is one
+    multiply-add (2 operations) per word in the forward pass (the input and recurrent
+    kernels of both directions, Jordan's output layer, a full peephole matrix), and
+    the backward pass costs twice the forward one (the gradients of the inputs and of
+    the weights), so 6 per element. Embeddings are lookups and count nothing;
+    biases, gates' elementwise products and the softmax are left out (a few percent).
+    """
+    elements = 0
+    for layer in model.layers:
+        if isinstance(layer, (keras.layers.Bidirectional, keras.layers.RNN, keras.layers.Dense)):
+            elements += sum(int(np.prod(weight.shape)) for weight in layer.weights if len(weight.shape) == 2)
+    return 6 * elements
+
+
+def matmul_rate(rows, inner, columns, repeats):
+    """GFLOP/s of `keras.ops.matmul` on float32 (rows x inner) by (inner x columns):
+    the best of 5 timings of `repeats` calls each, after an untimed one."""
+    rng = np.random.default_rng(0)
+    left = keras.ops.convert_to_tensor(rng.standard_normal((rows, inner), dtype=np.float32))
+    right = keras.ops.convert_to_tensor(rng.standard_normal((inner, columns), dtype=np.float32))
+    keras.ops.convert_to_numpy(keras.ops.matmul(left, right))
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        products = [keras.ops.matmul(left, right) for _ in range(repeats)]
+        keras.ops.convert_to_numpy(products[-1])  # waits for the asynchronous dispatch to finish
+        best = min(best, time.perf_counter() - start)
+    return 2 * rows * inner * columns * repeats / best / 1e9
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -231,6 +265,8 @@ def measure_cell(cell, dataset, encoder, epochs, seed, baseline_learning_rate, s
                 "baseline_test_f1": 100 * baseline_f1,
                 "pipeline_test_f1": 100 * pipeline_f1,
                 "f1_difference": 100 * (pipeline_f1 - baseline_f1),
+                "baseline_gflops": training_flops_per_word(baseline) * real_words / baseline_seconds / 1e9,
+                "pipeline_gflops": training_flops_per_word(model) * real_words / pipeline_seconds / 1e9,
                 "baseline_real_share": real_words / x.size,
                 "pipeline_real_share": real_words / sum(batch.weights.size for batch in batches.batches),
                 "pipeline_batches": len(batches),
@@ -265,6 +301,9 @@ COLUMNS = [
     Column("baseline_test_f1", "(a) test F1", "{:.2f}"),
     Column("pipeline_test_f1", "(b) test F1", "{:.2f}"),
     Column("f1_difference", "F1 b-a", "{:+.2f}"),
+    Column("baseline_gflops", "(a) GFLOP/s", "{:.1f}"),
+    Column("pipeline_gflops", "(b) GFLOP/s", "{:.1f}"),
+    Column("pipeline_of_peak", "(b) of matmul peak", "{:.0%}"),
     Column("baseline_real_share", "(a) real steps", "{:.0%}"),
     Column("pipeline_real_share", "(b) real steps", "{:.0%}"),
     Column("baseline_parameters", "(a) params", "{:,}", in_markdown=False),
@@ -383,6 +422,16 @@ def main(argv=None):
         flush=True,
     )
 
+    # The machine's arithmetic rate, measured here and now: one large matmul (about the best this machine does),
+    # and the one a BiLSTM's loop does at every step (a batch of states by the recurrent kernel of 4 gates).
+    peak_gflops = matmul_rate(2048, 2048, 2048, repeats=3)
+    step_gflops = matmul_rate(BATCH_SIZE, UNITS, 4 * UNITS, repeats=300)
+    print(
+        f"matmul: {peak_gflops:.1f} GFLOP/s at 2048 x 2048 by 2048 x 2048, {step_gflops:.1f} GFLOP/s at "
+        f"{BATCH_SIZE} x {UNITS} by {UNITS} x {4 * UNITS} (one LSTM loop step)",
+        flush=True,
+    )
+
     first_label = "project defaults" if args.buckets == DEFAULT_BUCKETS else "buckets " + _join(args.buckets)
     setups = [PipelineSetup(args.buckets, BATCH_SIZE, first_label)]
     for variant in args.variant:
@@ -412,6 +461,8 @@ def main(argv=None):
             )
         )
 
+    for row in rows:
+        row["pipeline_of_peak"] = row["pipeline_gflops"] / peak_gflops
     notes = [
         environment,
         f"data: {dataset.name}, {len(dataset.train)} training sentences, {real_words:,} real words "
@@ -429,6 +480,12 @@ def main(argv=None):
         "words/s: real (non-padding) training words / median wall-clock epoch seconds over the epochs after "
         "the first; b/a CPU: the same ratio on the process's CPU seconds (all threads), less swayed by other "
         "jobs on a shared machine; real steps: share of the computed time steps that are real words",
+        f"GFLOP/s: the arithmetic of the real words' training steps, from the layer shapes (6 operations a word "
+        f"per element of every 2-D weight of the recurrent layers and the head: forward multiply-add and twice "
+        f"that backward; embeddings, biases and gates' elementwise work left out), per median epoch second; "
+        f"the machine's matmul, measured before the cells with keras.ops.matmul on float32: {peak_gflops:.1f} "
+        f"GFLOP/s at 2048 x 2048 by 2048 x 2048 (the column '(b) of matmul peak' divides by it), "
+        f"{step_gflops:.1f} GFLOP/s at {BATCH_SIZE} x {UNITS} by {UNITS} x {4 * UNITS}, one LSTM loop step",
         f"peak RSS: ru_maxrss of this one process after the cell's row (it only grows); "
         f"at the end {peak_memory_mib():,.0f} MiB",
     ]
