@@ -472,7 +472,7 @@ def main(argv=None):
         f"(a) baseline: Embedding(mask_zero=True) -> Bidirectional(cell) -> Dense(softmax), pad_sequences to "
         f"the longest, model.fit(x, y, sample_weight), Adam lr {args.baseline_learning_rate:g}; the cell is a "
         f"copy of the recipe's layer in (b)",
-        f"(b) pipeline: recipes.<cell>.build_model(depth=1, encoding='embedding', window=0, intent=False) (the recipe's dropout "
+        f"(b) pipeline: recipes.<cell>.build_model(depth=1, encoding='embedding', window=0, head='softmax', intent=False) (the recipe's dropout "
         f"and softmax head), model_parts.compile_model (Adam at the recipe's learning rate, column '(b) learning rate', "
         f"clipnorm 5), training.train's length-bucketed batches, batch {BATCH_SIZE}, buckets {_join(args.buckets)}"
         + (" (through training.fit_input's tf.data)" if backend == "tensorflow" else "")
