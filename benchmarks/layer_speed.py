@@ -45,7 +45,7 @@ from benchmarks.tables import (
     environment_line,
     output_stem,
     peak_memory_mib,
-    save_table,
+    publish_table,
 )
 from custom_layers import JordanRNN, PeepholeLSTM
 from recipes.machinery import flags
@@ -260,10 +260,7 @@ def main(argv=None):
         "loop; keras_*: Keras's own layer, the projection inside the loop (lstm against keras_lstm: the speed-up)",
         f"peak RSS of the process: {peak_memory_mib():,.0f} MiB",
     ]
-    markdown = save_table(stem, f"Layer speed, {backend} backend", COLUMNS, rows, notes)
-    print()
-    print(markdown)
-    print(f"written: {stem}.csv, {stem}.md")
+    publish_table(stem, f"Layer speed, {backend} backend", COLUMNS, rows, notes)
     return rows
 
 

@@ -47,7 +47,7 @@ from benchmarks.tables import (
     environment_line,
     output_stem,
     peak_memory_mib,
-    save_table,
+    publish_table,
 )
 from data.batching import encode_split, make_batches
 from recipes.machinery import errors, flags, model_parts
@@ -315,10 +315,7 @@ def main(argv=None):
         "at least as fast per sentence (>= 1.00x)",
         f"peak RSS of the process: {peak_memory_mib():,.0f} MiB",
     ]
-    markdown = save_table(stem, f"Tagging speed, {backend} backend", COLUMNS, rows, notes)
-    print()
-    print(markdown)
-    print(f"written: {stem}.csv, {stem}.md")
+    publish_table(stem, f"Tagging speed, {backend} backend", COLUMNS, rows, notes)
     return rows
 
 

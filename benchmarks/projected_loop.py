@@ -25,7 +25,7 @@ import keras
 
 import custom_layers
 import data
-from benchmarks.tables import Column, check_writable, environment_line, output_stem, save_table
+from benchmarks.tables import Column, check_writable, environment_line, output_stem, publish_table
 from data.batching import encode_split
 from recipes.machinery import flags, model_parts, training
 
@@ -102,10 +102,7 @@ def main(argv=None):
         f"shortest bucket lengths; two untimed steps, then {args.repeats} timed train_on_batch steps per model, "
         "the two models taking turns; same weights",
     ]
-    markdown = save_table(stem, f"The projected loop, recipes.{args.recipe}", COLUMNS, rows, notes)
-    print()
-    print(markdown)
-    print(f"written: {stem}.csv, {stem}.md")
+    publish_table(stem, f"The projected loop, recipes.{args.recipe}", COLUMNS, rows, notes)
     return rows
 
 

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 import data
-from benchmarks.tables import REPO_ROOT, Column, check_writable, environment_line, output_stem, save_table
+from benchmarks.tables import REPO_ROOT, Column, check_writable, environment_line, output_stem, publish_table
 from recipes.machinery import errors, flags
 from recipes.predict import Tagger
 
@@ -321,10 +321,7 @@ def main(argv=None):
         f"service rows: {args.seconds:g} s of load after {args.warm_up:g} s untimed; latency = request sent to "
         "answer read; an error is any answer but 200 with one result per sentence, or a broken connection",
     ]
-    markdown = save_table(stem, "Load on the HTTP service", COLUMNS, rows, notes)
-    print()
-    print(markdown)
-    print(f"written: {stem}.csv, {stem}.md")
+    publish_table(stem, "Load on the HTTP service", COLUMNS, rows, notes)
     return rows
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "markdown_table",
     "output_stem",
     "peak_memory_mib",
+    "publish_table",
     "save_table",
 ]
 
@@ -81,3 +82,12 @@ def environment_line():
         f"backend {backend} ({', '.join(versions)}), Python {platform.python_version()}, "
         f"{cores} CPU cores available{load}, {platform.machine()}"
     )
+
+
+def publish_table(stem, title, columns, rows, notes):
+    """`save_table` to `<stem>.csv` and `.md`, then the Markdown and where it went on standard output."""
+    markdown = save_table(stem, title, columns, rows, notes)
+    print()
+    print(markdown)
+    print(f"written: {stem}.csv, {stem}.md")
+    return markdown

@@ -51,7 +51,7 @@ from benchmarks.tables import (
     environment_line,
     output_stem,
     peak_memory_mib,
-    save_table,
+    publish_table,
 )
 from custom_layers.projected_rnn import KERAS_LAYERS
 from data.batching import DEFAULT_BUCKETS, encode_split
@@ -496,10 +496,7 @@ def main(argv=None):
             f"target (BiLSTM, (b) >= 4x the real words/s of (a), test F1 no more than 0.3 points below): "
             f"{'met' if met else 'NOT met'} ({lstm['speedup']:.2f}x, F1 {lstm['f1_difference']:+.2f} points)"
         )
-    markdown = save_table(stem, f"Training speed, {backend} backend", COLUMNS, rows, notes)
-    print()
-    print(markdown)
-    print(f"written: {stem}.csv, {stem}.md")
+    publish_table(stem, f"Training speed, {backend} backend", COLUMNS, rows, notes)
     return rows
 
 
