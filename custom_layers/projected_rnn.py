@@ -165,9 +165,8 @@ class GRU(ProjectedLoop, keras.layers.GRU):
     def recurrent_weights(self):
         cell = self.cell
         if cell.use_bias and cell.reset_after:
-            return cell.recurrent_kernel, ops.expand_dims(
-                cell.bias[1], 0
-            )  # the recurrent bias, broadcast over the batch
+            # The recurrent bias, with a leading axis to broadcast over the batch.
+            return cell.recurrent_kernel, ops.expand_dims(cell.bias[1], 0)
         return (cell.recurrent_kernel,)
 
     def projected_step(self, x_t, states, recurrent):
