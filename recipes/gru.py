@@ -28,6 +28,8 @@ units = 256  # Units per direction and layer
 bidirectional = True  # Read each sentence both ways, so every word sees its right context too
 dropout = 0.45  # On word features and after each layer (ATIS dev F1 97.18 against 97.12 at 0.5, same machine)
 learning_rate = 0.004  # Adam; the LSTM's search found this shape best (README, Results)
+head = "crf"  # A CRF scores neighbouring tags together and keeps long slots whole (dev slot F1, seed 0:
+# SNIPS 93.20 against 90.68 for the softmax head, ATIS 97.28 against 97.14 over three seeds)
 
 # The flags' defaults for this recipe (the others are shared: `python -m recipes.gru --help`).
 DEFAULTS = {
@@ -36,6 +38,7 @@ DEFAULTS = {
     "bidirectional": bidirectional,
     "dropout": dropout,
     "learning_rate": learning_rate,
+    "head": head,
 }
 
 
@@ -48,7 +51,7 @@ def build_model(
     embedding_dim=SHARED.embedding_dim,
     window=SHARED.window,
     dropout=dropout,
-    head=SHARED.head,
+    head=head,
     intent=SHARED.intent,
     intent_pooling=SHARED.intent_pooling,
     intent_to_slots=SHARED.intent_to_slots,

@@ -13,7 +13,7 @@ layers lets later layers combine longer patterns.
 Run it:
 
     python -m recipes.lstm                        # built-in travel data, 6-7 minutes on two CPU cores
-    python -m recipes.lstm --data ../shared/datasets/atis --head crf
+    python -m recipes.lstm --data ../shared/datasets/atis --head softmax
 """
 
 import keras
@@ -29,6 +29,8 @@ units = 256  # Units per direction and layer
 bidirectional = True  # Read each sentence both ways, so every word sees its right context too
 dropout = 0.5  # On word features and after each layer (ATIS dev F1 97.79 against 97.62 at 0.45, same machine)
 learning_rate = 0.004  # Adam (ATIS dev F1 97.76 for 1 x 256 at 0.004 against 97.40 for 2 x 128 at 0.005)
+head = "crf"  # A CRF scores neighbouring tags together and keeps long slots whole (dev slot F1, seed 0:
+# SNIPS 94.28 against 91.89 for the softmax head, ATIS 97.63 against 97.81; 95.96 against 94.85 on the two)
 
 # The flags' defaults for this recipe (the others are shared: `python -m recipes.lstm --help`).
 DEFAULTS = {
@@ -37,6 +39,7 @@ DEFAULTS = {
     "bidirectional": bidirectional,
     "dropout": dropout,
     "learning_rate": learning_rate,
+    "head": head,
 }
 
 
@@ -49,7 +52,7 @@ def build_model(
     embedding_dim=SHARED.embedding_dim,
     window=SHARED.window,
     dropout=dropout,
-    head=SHARED.head,
+    head=head,
     intent=SHARED.intent,
     intent_pooling=SHARED.intent_pooling,
     intent_to_slots=SHARED.intent_to_slots,

@@ -29,6 +29,8 @@ units = 256  # Units per direction and layer
 bidirectional = True  # Read each sentence both ways, so every word sees its right context too
 dropout = 0.5  # On word features and after each layer (ATIS dev F1 97.74 against 97.63 at 0.45, same machine)
 learning_rate = 0.004  # Adam; the LSTM's search found this shape best (README, Results)
+head = "crf"  # A CRF scores neighbouring tags together and keeps long slots whole (dev slot F1, seed 0:
+# SNIPS 94.06 against 92.27 for the softmax head, ATIS 97.48 against 97.43 over three seeds)
 
 # The flags' defaults for this recipe (the others are shared: `python -m recipes.peephole_lstm --help`).
 DEFAULTS = {
@@ -37,6 +39,7 @@ DEFAULTS = {
     "bidirectional": bidirectional,
     "dropout": dropout,
     "learning_rate": learning_rate,
+    "head": head,
 }
 
 
@@ -49,7 +52,7 @@ def build_model(
     embedding_dim=SHARED.embedding_dim,
     window=SHARED.window,
     dropout=dropout,
-    head=SHARED.head,
+    head=head,
     intent=SHARED.intent,
     intent_pooling=SHARED.intent_pooling,
     intent_to_slots=SHARED.intent_to_slots,

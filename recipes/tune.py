@@ -136,7 +136,7 @@ min_units, max_units = 32, 512  # Units per layer and direction, doubling: 32, 6
 min_dropout, max_dropout = 0.0, 0.5  # On word features and between layers
 min_learning_rate, max_learning_rate = 5e-4, 1e-2  # Adam, sampled on a log scale
 heads = HEADS  # An independent softmax per word, or a CRF over the whole sentence
-min_intent_weight, max_intent_weight = 0.03, 1.0  # The intent loss beside the slot loss, log scale; with intents
+min_intent_weight, max_intent_weight = 0.03, 3.0  # Intent loss weight, log scale (defaults: softmax 0.1, CRF 1)
 max_trials = 20  # Trials of a random or Bayesian search; hyperband counts its own
 SPACE = {
     "cells": cells,

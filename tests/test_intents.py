@@ -16,7 +16,7 @@ import pytest
 import data
 from data.batching import PAD_TAG, encode_split, make_batches
 from recipes import lstm, predict, scoring
-from recipes.machinery import model_parts, recipe, run_folder, tagging
+from recipes.machinery import flags, model_parts, recipe, run_folder, tagging
 from support import exit_status, one_line_error, recipe_argv
 
 RECIPES = ("feedforward", "elman", "jordan", "lstm", "peephole_lstm", "gru")
@@ -191,6 +191,23 @@ def test_no_intent_builds_a_slots_only_model(tiny):
     assert not model_parts.has_intent(model) and not isinstance(model.output, dict)
     slots_only = data.Encoder.fit([["to", "boston"]], [["O", "B-city"]])
     assert not model_parts.has_intent(lstm.build_model(slots_only, units=6, embedding_dim=6))
+
+
+@pytest.mark.parametrize("head, weight", [("softmax", 0.1), ("crf", 1.0)])
+def test_the_intent_weight_defaults_by_tag_head_and_the_flag_overrides_it(tiny, head, weight):
+    # The CRF's slot loss is summed over a sentence's words, the softmax's averaged over them.
+    _, encoder = tiny
+
+    def weight_of(argv):
+        return flags.parse_settings(argv, "python -m recipes.lstm", "", lstm.DEFAULTS).intent_weight
+
+    assert weight_of(["--head", head]) == weight
+    assert weight_of(["--head", head, "--intent-weight", "0.5"]) == 0.5
+    # compile_model without a weight (a tuner trial, a Settings built in code) takes the same default.
+    model = model_parts.compile_model(lstm.build_model(encoder, units=6, embedding_dim=6, head=head))
+    assert model.get_compile_config()["loss_weights"] == {"tags": 1.0, "intent": weight}
+    model = model_parts.compile_model(lstm.build_model(encoder, units=6, embedding_dim=6, head=head), 0.01, 0.3)
+    assert model.get_compile_config()["loss_weights"] == {"tags": 1.0, "intent": 0.3}
 
 
 # ---------------------------------------------------------------------------

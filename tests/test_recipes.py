@@ -160,9 +160,9 @@ def test_predict_round_trip_from_a_saved_run(tiny_dir, tmp_path):
 MEASURED = {
     "elman": dict(depth=1, units=128, dropout=0.3, learning_rate=0.0015, head="crf", window=1),
     "jordan": dict(depth=1, units=128, dropout=0.3, learning_rate=0.0015, head="crf", window=1),
-    "lstm": dict(depth=1, units=256, dropout=0.5, learning_rate=0.004, head="softmax", window=1),
-    "peephole_lstm": dict(depth=1, units=256, dropout=0.5, learning_rate=0.004, head="softmax", window=1),
-    "gru": dict(depth=1, units=256, dropout=0.45, learning_rate=0.004, head="softmax", window=1),
+    "lstm": dict(depth=1, units=256, dropout=0.5, learning_rate=0.004, head="crf", window=1),
+    "peephole_lstm": dict(depth=1, units=256, dropout=0.5, learning_rate=0.004, head="crf", window=1),
+    "gru": dict(depth=1, units=256, dropout=0.45, learning_rate=0.004, head="crf", window=1),
     "feedforward": dict(depth=2, units=256, dropout=0.3, learning_rate=0.005, head="softmax", window=0),
 }
 
@@ -179,6 +179,7 @@ def test_defaults_are_the_measured_settings_and_build_model_agrees(name):
         "epochs": 30,
         "patience": 5,
         **MEASURED[name],
+        "intent_weight": {"softmax": 0.1, "crf": 1.0}[MEASURED[name]["head"]],
     }
     assert {key: getattr(args, key) for key in expected} == expected
     # Copying build_model into other code gives the model the command line trains.

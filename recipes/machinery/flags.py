@@ -11,12 +11,22 @@ other command lines (`recipes.tune`, `recipes.predict`).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 
 import data
 from data.command_line import Parser
 from recipes.machinery.compile_cache import COMPILE_CACHE_HELP
-from recipes.machinery.settings import ENCODINGS, HEADS, INTENT_POOLINGS, MONITORS, Settings, shared_defaults
+from recipes.machinery.settings import (
+    ENCODINGS,
+    HEADS,
+    INTENT_POOLINGS,
+    INTENT_WEIGHTS,
+    MONITORS,
+    Settings,
+    intent_weight_for,
+    shared_defaults,
+)
 
 
 def _bounded(kind, low=None, high=None, low_open=False, high_open=False):
@@ -147,7 +157,13 @@ def make_parser(prog, description, defaults=None):
         action=argparse.BooleanOptionalAction,
         help="let the tag head read the sentence's intent distribution beside every word",
     )
-    add("--intent-weight", type=non_negative_float, help="weight of the intent loss beside the slot loss")
+    add(
+        "--intent-weight",
+        type=non_negative_float,
+        help="weight of the intent loss beside the slot loss (None: "
+        + ", ".join(f"{weight:g} with a {head} head" for head, weight in INTENT_WEIGHTS.items())
+        + "; the CRF's slot loss is summed over a sentence's words, the softmax's averaged)",
+    )
     add(
         "--monitor",
         choices=MONITORS,
@@ -176,4 +192,6 @@ def make_parser(prog, description, defaults=None):
 
 def parse_settings(argv, prog, description, defaults=None) -> Settings:
     """The command line `argv` (None: `sys.argv[1:]`) as a `Settings`."""
-    return Settings(**vars(make_parser(prog, description, defaults).parse_args(argv)))
+    settings = Settings(**vars(make_parser(prog, description, defaults).parse_args(argv)))
+    # The weight the run trains with, so that config.json and a resumed run hold the number itself.
+    return dataclasses.replace(settings, intent_weight=intent_weight_for(settings.head, settings.intent_weight))

@@ -30,7 +30,7 @@ from custom_layers import (
 )
 from data.batching import PAD_TAG
 from recipes.machinery.errors import UsageError
-from recipes.machinery.settings import ENCODINGS, HEADS, INTENT_POOLINGS, SHARED
+from recipes.machinery.settings import ENCODINGS, HEADS, INTENT_POOLINGS, SHARED, intent_weight_for
 
 
 def input_features(encoding):
@@ -175,8 +175,9 @@ def compile_model(model, learning_rate=SHARED.learning_rate, intent_weight=SHARE
     """Adam with gradient clipping and the loss that fits the model's heads.
 
     Padded steps carry the tag -1: the softmax loss ignores that class and
-    averages over real words only; the CRF loss masks the same steps. With an
-    intent head the loss is the slot loss plus `intent_weight` times the
+    averages over real words only; the CRF loss masks the same steps and sums
+    over them. With an intent head the loss is the slot loss plus
+    `intent_weight` (None: the tag head's default, `INTENT_WEIGHTS`) times the
     intent's cross-entropy (averaged over sentences; filler rows carry -1).
     """
     crf = crf_layer(model)
@@ -192,7 +193,8 @@ def compile_model(model, learning_rate=SHARED.learning_rate, intent_weight=SHARE
             from_logits=True, ignore_class=PAD_TAG, reduction="mean_with_sample_weight"
         )
         loss = {"tags": loss, "intent": intent_loss}
-        loss_weights = {"tags": 1.0, "intent": float(intent_weight)}
+        weight = intent_weight_for("softmax" if crf is None else "crf", intent_weight)
+        loss_weights = {"tags": 1.0, "intent": float(weight)}
     model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0), loss=loss, loss_weights=loss_weights)
     return model
 

@@ -41,7 +41,7 @@ class Settings:
     intent: bool = True  # train an intent head beside the tags when the data has intents
     intent_pooling: str = "attention"  # how the intent head reads the sentence (INTENT_POOLINGS)
     intent_to_slots: bool = False  # the tag head also reads the intent distribution at every word
-    intent_weight: float = 0.1  # the intent loss's weight beside the slot loss (ATIS dev: 0.1 beat 0.3 and 1)
+    intent_weight: float | None = None  # the intent loss's weight beside the slot loss; None: by head (INTENT_WEIGHTS)
     monitor: str = "slot_f1"  # the dev score of early stopping and the best epoch (MONITORS)
     learning_rate: float = 0.005  # Adam, gradients clipped to norm 5
     epochs: int = 30  # most epochs to train
@@ -54,6 +54,19 @@ class Settings:
     resume: bool = False  # continue the unfinished run in output_dir
     verbose: int = 1  # Keras progress output: 0, 1 or 2
     compile_cache: str = str(COMPILE_CACHE)  # JAX's persistent compilation cache folder, or "off"
+
+
+# The intent loss's default weight beside each tag head's loss. The softmax's slot loss is a mean over a sentence's
+# words, the CRF's a sentence's negative log-likelihood, a sum over its words (ATIS and SNIPS average 9 to 11), so
+# the same balance takes about ten times the weight beside a CRF. Dev slot F1 / intent accuracy, LSTM, seed 0:
+# softmax 0.1 beat 0.3 and 1 on ATIS; CRF 1 against 0.1: ATIS 97.63 / 97.2 against 97.57 / 96.4, SNIPS 94.28 /
+# 98.7 against 94.26 / 98.3.
+INTENT_WEIGHTS = {"softmax": 0.1, "crf": 1.0}
+
+
+def intent_weight_for(head, intent_weight=None):
+    """`intent_weight` when given, else the default beside `head` (`INTENT_WEIGHTS`)."""
+    return INTENT_WEIGHTS[head] if intent_weight is None else intent_weight
 
 
 # The settings that decide the model's shape: `build_model`'s keyword arguments.
