@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from recipes import lstm, tune
-from recipes.machinery import training
+from recipes.machinery import checkpoints, flags, settings, training
 from support import (  # noqa: F401  (compilation_cache: an autouse fixture of this module)
     TINY_SEARCH,
     assert_same_training,
@@ -274,3 +274,14 @@ def test_a_tuning_search_killed_mid_trial_keeps_its_finished_trials(
     assert list(table["trial_id"]) == ["0", "1"] and (table["status"] == "COMPLETED").all()
     again = tune.load_trials(project)[0]
     assert (again["values"], again["score"]) == (finished["values"], finished["score"])
+
+
+def test_resume_keeps_the_saved_runs_head_and_intent_weight(tmp_path):
+    # The weight's default follows the head: a softmax run resumed by a recipe whose default head is the CRF
+    # must go on with the weight it trained with, not the CRF's.
+    saved = settings.Settings(head="softmax", intent_weight=0.1, monitor="frame_accuracy")
+    (tmp_path / "config.json").write_text(json.dumps(settings.as_config(saved)), encoding="utf-8")
+    command_line = flags.parse_settings(["--intent-weight", "2"], "python -m recipes.lstm", "", lstm.DEFAULTS)
+    assert (command_line.head, command_line.intent_weight) == ("crf", 2.0)
+    resumed = checkpoints.resumed_settings(command_line, tmp_path)
+    assert (resumed.head, resumed.intent_weight, resumed.monitor) == ("softmax", 0.1, "frame_accuracy")

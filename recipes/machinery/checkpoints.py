@@ -119,15 +119,22 @@ def read_state(state_path):
 
 # The model flags of a config.json written before models had intent heads: such a run trained slots only
 # and followed the dev slot F1.
-BEFORE_INTENTS = {"intent": False, "intent_pooling": "attention", "intent_to_slots": False, "monitor": "slot_f1"}
-# What a resumed run keeps from its config.json: the model, and the dev score its best epoch so far was chosen by.
-RESUMED_FROM_CONFIG = (*MODEL_FLAGS, "monitor")
+BEFORE_INTENTS = {
+    "intent": False,
+    "intent_pooling": "attention",
+    "intent_to_slots": False,
+    "intent_weight": None,
+    "monitor": "slot_f1",
+}
+# What a resumed run keeps from its config.json: the model, the intent loss's weight it trained with (its
+# default follows the head, which the saved run decides), and the dev score its best epoch so far was chosen by.
+RESUMED_FROM_CONFIG = (*MODEL_FLAGS, "intent_weight", "monitor")
 
 
 def resumed_settings(settings, run_dir):
-    """`settings` with the model flags and the monitor of the run's `config.json` (the
-    command line chooses data, batches and seed; the saved run, the model and the
-    dev score that its best epoch so far was chosen by)."""
+    """`settings` with the model flags, the intent weight and the monitor of the run's
+    `config.json` (the command line chooses data, batches and seed; the saved run, the
+    model, its loss and the dev score that its best epoch so far was chosen by)."""
     config_path = Path(run_dir) / "config.json"
     saved = {**BEFORE_INTENTS, **read_json_object(config_path)}
     for key in RESUMED_FROM_CONFIG:
