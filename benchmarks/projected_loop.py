@@ -75,7 +75,11 @@ def main(argv=None):
         model_parts.compile_model(model, 0.001)
     models["projected"].set_weights(models["keras"].get_weights())
     features = model_parts.model_input_features(models["keras"])
-    batches = training.TrainingBatches(encode_split(encoder, dataset.train), 32, features, seed=0)
+    # As `training.fit` builds them: per-word sample weights for the softmax head only (the CRF masks by itself).
+    with_weights = model_parts.crf_layer(models["keras"]) is None
+    batches = training.TrainingBatches(
+        encode_split(encoder, dataset.train), 32, features, seed=0, with_weights=with_weights
+    )
     first_of_length = {}
     for index in range(len(batches)):
         batch = batches[index]

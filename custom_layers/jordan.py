@@ -475,7 +475,7 @@ class JordanRNN(ProjectedLoop, PerSequenceDropoutRNN, keras.layers.RNN):
     def recurrent_weights(self):
         cell = self.cell
         if cell.use_bias:
-            return cell.recurrent_kernel, cell.output_kernel, ops.expand_dims(cell.output_bias, 0)
+            return cell.recurrent_kernel, cell.output_kernel, cell.output_bias
         return cell.recurrent_kernel, cell.output_kernel
 
     def projected_step(self, x_t, states, recurrent):

@@ -524,7 +524,7 @@ class PeepholeLSTM(ProjectedLoop, PerSequenceDropoutRNN, keras.layers.RNN):
                 cell.forget_gate_peephole_weights,
                 cell.output_gate_peephole_weights,
             )
-            return (cell.recurrent_kernel, *(ops.expand_dims(weights, 0) for weights in peepholes))
+            return (cell.recurrent_kernel, *peepholes)
         return cell.recurrent_kernel, cell.peephole_kernel
 
     def projected_step(self, x_t, states, recurrent):

@@ -210,3 +210,45 @@ def test_jordan_and_peephole_layers_loop_as_their_cell_does_in_keras_rnn(layer_n
     inner = copy.layers[0].forward_layer if bidirectional else copy.layers[0]
     assert inner.projected_loop is False  # Keras's own loop, for converters
     np.testing.assert_allclose(ops.convert_to_numpy(copy(x)), ops.convert_to_numpy(projected(x)), atol=1e-5)
+
+
+def own_tagger(layer_name, options, projected_loop):
+    """`tagger` with one of the own layers; `projected_loop=False` runs its cell in Keras's loop."""
+    inputs = keras.Input((None, FEATURES))
+    hidden = keras.layers.Masking()(inputs)
+    bidirectional = custom_layers.Bidirectional(
+        getattr(custom_layers, layer_name)(UNITS, return_sequences=True, **options)
+    )
+    stacked = getattr(custom_layers, layer_name)(UNITS, return_sequences=True, **options)
+    for layer in (bidirectional.forward_layer, bidirectional.backward_layer, stacked):
+        layer.projected_loop = projected_loop
+    outputs = keras.layers.Dense(3)(stacked(bidirectional(hidden)))
+    return keras.Model(inputs, outputs)
+
+
+@pytest.mark.parametrize(
+    ("layer_name", "cell_name", "options"), OWN_LAYERS, ids=["jordan", "jordan-no-bias", "peephole", "peephole-full"]
+)
+def test_the_own_layers_train_in_the_projected_loop_as_in_keras_loop(layer_name, cell_name, options):
+    """Equal gradients for `JordanRNN` and `PeepholeLSTM` too, whose bias and peephole vectors go into
+    the projected loop broadcast over the batch: one SGD step ends at the weights of Keras's loop."""
+    x, mask = padded_batch(seed=2)
+    targets = np.random.default_rng(3).integers(0, 3, size=(BATCH, STEPS))
+    models = []
+    for projected_loop in (False, True):
+        model = own_tagger(layer_name, options, projected_loop)
+        model.compile(
+            optimizer=keras.optimizers.SGD(learning_rate=0.5),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
+        models.append(model)
+    reference, projected = models
+    projected.set_weights(reference.get_weights())
+    start = reference.get_weights()
+    for model in models:
+        model.train_on_batch(x, targets, sample_weight=mask.astype("float32"))
+    for before, after in zip(reference.get_weights(), projected.get_weights(), strict=True):
+        np.testing.assert_allclose(after, before, atol=1e-5)
+    # Every weight moved, the bias and peephole vectors included, so the comparison compared gradients.
+    moved = [not np.allclose(a, b) for a, b in zip(start, projected.get_weights(), strict=True)]
+    assert all(moved), [w.path for w, m in zip(projected.weights, moved, strict=True) if not m]
