@@ -2,14 +2,15 @@
 Title: Load on the HTTP service: concurrent clients against `python -m recipes.serve` on 127.0.0.1
 Description: Requests/s, sentences/s, p50/p99 latency and errors, beside `Tagger.tag`'s batched rate in the same run.
 
-    python -m benchmarks.serve_load --model-dir runs/lstm-... [--clients 16] [--seconds 20]
+    python -m benchmarks.serve_load --model-dir runs/lstm-... [--clients 16] [--seconds 20] [--engine onnx]
 
 The run folder is served by a real `python -m recipes.serve` process on
 127.0.0.1 (a free port). The benchmark then measures, in this order:
 
 - `Tagger.tag` in this process, the whole test split in one call (the batched
   rate the service is compared with), the median of `--repeats` calls after an
-  untimed one;
+  untimed one; with `--engine onnx` (the service runs the run's ONNX export,
+  `python -m recipes.export --model-dir RUN` first) also `OnnxTagger.tag`'s;
 - for each `--sentences-per-request` value, `--clients` clients that each send
   one request after another for `--seconds` seconds (after `--warm-up` seconds
   of the same load untimed): every answer is checked (status 200, one result
@@ -38,7 +39,7 @@ import numpy as np
 import data
 from benchmarks.tables import REPO_ROOT, Column, check_writable, environment_line, output_stem, publish_table
 from recipes.machinery import errors, flags
-from recipes.predict import Tagger
+from recipes.predict import ENGINE_HELP, ENGINES, Tagger, load_tagger
 
 CLIENTS_TARGET = 16
 THROUGHPUT_TARGET = 0.70  # of Tagger.tag's batched sentences/s
@@ -124,13 +125,14 @@ async def run_clients(host, port, requests, clients, seconds):
     return latencies, failures[0], time.perf_counter() - started
 
 
-def start_service(model_dirs, env, log, warm_up=True):
-    """A `python -m recipes.serve` process serving `model_dirs` on a free port of
+def start_service(model_dirs, env, log, warm_up=True, engine="keras"):
+    """A `python -m recipes.serve --engine ENGINE` process serving `model_dirs` on a free port of
     127.0.0.1 (its standard error into the file `log`), and that port; with `warm_up`,
     once it has compiled every batch shape."""
     folders = [part for folder in model_dirs for part in ("--model-dir", str(folder))]
+    options = ["--port", "0", "--engine", engine, *([] if warm_up else ["--no-warm-up"])]
     process = subprocess.Popen(
-        [sys.executable, "-m", "recipes.serve", *folders, "--port", "0", *([] if warm_up else ["--no-warm-up"])],
+        [sys.executable, "-m", "recipes.serve", *folders, *options],
         cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -183,6 +185,7 @@ COLUMNS = [
     Column("requests_per_second", "requests/s", "{:,.0f}"),
     Column("sentences_per_second", "sentences/s", "{:,.0f}"),
     Column("share_of_tagger", "of Tagger.tag", "{:.0%}"),
+    Column("share_of_engine", "of the served engine's .tag", "{:.0%}"),
     Column("sentences_per_call", "sentences/model call", "{:.1f}"),
     Column("p50_ms", "p50 ms", "{:.1f}"),
     Column("p99_ms", "p99 ms", "{:.1f}"),
@@ -211,6 +214,7 @@ def make_parser():
         help="comma-separated sentence counts, one row each (default: 1,8,32)",
     )
     add("--repeats", type=flags.positive_int, default=7, help="timed Tagger.tag calls (default: 7)")
+    add("--engine", choices=ENGINES, default="keras", help=f"the service's --engine: {ENGINE_HELP}")
     add("--output", default=None, help="path stem of the .csv and .md results (default: benchmarks/results/serve_load)")
     return parser
 
@@ -238,6 +242,7 @@ def main(argv=None):
         fail(problem)
     try:
         tagger = Tagger.load(args.model_dir)
+        served = load_tagger(args.model_dir, args.engine) if args.engine != "keras" else tagger
     except errors.UsageError as error:
         fail(str(error))
     source = args.data
@@ -253,19 +258,27 @@ def main(argv=None):
     print(environment, flush=True)
 
     log = tempfile.TemporaryFile("w+")
-    process, port = start_service([args.model_dir], dict(os.environ, PYTHONPATH=str(REPO_ROOT)), log)
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    process, port = start_service([args.model_dir], env, log, engine=args.engine)
     try:
-        batched = tagger_rate(tagger, sentences, args.repeats)
-        print(f"  Tagger.tag, {len(sentences)} test sentences in one call: {batched:,.0f} sentences/s", flush=True)
-        rows = [
-            {
-                "measure": "Tagger.tag in-process, the test split in one call",
-                "sentences_per_request": len(sentences),
-                "requests": args.repeats,
-                "sentences_per_second": batched,
-                "share_of_tagger": 1.0,
-            }
-        ]
+        rates, rows = {}, []
+        for engine, one in {"keras": tagger, args.engine: served}.items():
+            rates[engine] = tagger_rate(one, sentences, args.repeats)
+            name = f"{type(one).__name__}.tag"
+            print(
+                f"  {name}, {len(sentences)} test sentences in one call: {rates[engine]:,.0f} sentences/s", flush=True
+            )
+            rows.append(
+                {
+                    "measure": f"{name} in-process, the test split in one call",
+                    "sentences_per_request": len(sentences),
+                    "requests": args.repeats,
+                    "sentences_per_second": rates[engine],
+                    "share_of_tagger": rates[engine] / rates["keras"],
+                    "share_of_engine": 1.0 if engine == args.engine else None,
+                }
+            )
+        batched = rates["keras"]
         for per_request in args.sentences_per_request:
             bodies = request_bodies(sentences, per_request)
             if not bodies:
@@ -279,7 +292,7 @@ def main(argv=None):
             after = batch_counts(port)
             milliseconds = 1000 * np.array(latencies or [float("nan")])
             row = {
-                "measure": "service, POST /tag",
+                "measure": f"service, POST /tag, --engine {args.engine}",
                 "clients": args.clients,
                 "sentences_per_request": per_request,
                 "requests": len(latencies) + failures,
@@ -290,6 +303,7 @@ def main(argv=None):
                 "p99_ms": float(np.percentile(milliseconds, 99)),
             }
             row["share_of_tagger"] = row["sentences_per_second"] / batched
+            row["share_of_engine"] = row["sentences_per_second"] / rates[args.engine]
             calls = after["calls"] - before["calls"]
             row["sentences_per_call"] = (after["sentences"] - before["sentences"]) / max(calls, 1)
             goals = [(f"0 errors at {CLIENTS_TARGET} clients", failures == 0 and args.clients >= CLIENTS_TARGET)]
@@ -314,7 +328,8 @@ def main(argv=None):
     notes = [
         environment,
         f"run folder {args.model_dir}: {tagger.model.count_params():,} parameters; served by `python -m "
-        "recipes.serve` (FastAPI on uvicorn, one process, defaults) on 127.0.0.1, the clients in this process "
+        f"recipes.serve --engine {args.engine}` (FastAPI on uvicorn, one process, defaults) on 127.0.0.1, the "
+        "clients in this process "
         "(one asyncio loop, one keep-alive connection each); both share the machine",
         f"sentences: the test split of {source}, {len(sentences)} sentences; Tagger.tag: the whole split in one "
         f"call, median of {args.repeats} after an untimed one",

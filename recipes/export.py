@@ -19,9 +19,15 @@ By default it goes to `RUN/export/onnx/` or `RUN/export/saved_model/`
 (where `recipes.predict --engine onnx` looks). It is written whole or not at
 all: in a temporary folder beside it, swapped in at the end.
 
-ONNX goes through tf2onnx, which converts TensorFlow graphs: under another
-backend (JAX, the project's default) the model is exported by a second
-Python process under `KERAS_BACKEND=tensorflow`, from the same `model.keras`.
+ONNX is written straight from the model's layers where it can be
+(`recipes.machinery.onnx_graph`: the recurrent layers become ONNX's own
+`LSTM`, `GRU` and `RNN` nodes, the CRF's Viterbi two `Scan`s), under any
+backend. A layer without an ONNX form there (the Jordan network, a
+full-matrix peephole LSTM) sends the whole model through tf2onnx instead,
+which converts TensorFlow graphs and makes each recurrent layer a loop run
+word by word: under another backend (JAX, the project's default) that export
+runs in a second Python process under `KERAS_BACKEND=tensorflow`, from the
+same `model.keras`. `export.json` says which (`"converter"`).
 """
 
 import argparse
@@ -35,13 +41,15 @@ import sys
 from pathlib import Path
 
 import keras
+import onnx
 
 from custom_layers.projected_rnn import with_keras_layers
 from data.atomic import PARTIAL_PREFIX, atomic_write_text, replace_folder
 from data.command_line import Parser, exit_on_errors
-from recipes.machinery import exported
+from recipes.machinery import exported, onnx_graph
 from recipes.machinery.errors import EXIT_CODES, ExportFailed, UsageError, first_line
 from recipes.machinery.flags import describe
+from recipes.machinery.model_parts import model_input_features
 from recipes.predict import Tagger
 
 PROG = "python -m recipes.export"
@@ -68,9 +76,9 @@ def export_run(model_dir, export_format="onnx", output=None):
     target = Path(output) if output is not None else default_output(model_dir, export_format)
     check_target(target, flag)
     with staging_folder(target, flag) as staging:
-        write_artifact(tagger.model, model_dir, export_format, staging / exported.ARTIFACTS[export_format])
+        converter = write_artifact(tagger.model, model_dir, export_format, staging / exported.ARTIFACTS[export_format])
         tagger.encoder.save(staging / exported.ENCODER_FILE)
-        described = exported.description(tagger.model, tagger.encoder, export_format)
+        described = exported.description(tagger.model, tagger.encoder, export_format, converter)
         atomic_write_text(staging / exported.DESCRIPTION_FILE, json.dumps(described, indent=2) + "\n")
     return target
 
@@ -116,11 +124,29 @@ def remove_empty(folders):
 
 
 def write_artifact(model, model_dir, export_format, path):
-    """`model.export` of the decoded tagger at `path`; ONNX under another backend than
-    TensorFlow in a TensorFlow subprocess (see the module docstring)."""
-    if export_format == "onnx" and keras.backend.backend() != "tensorflow":
-        export_in_tensorflow(model_dir, path)
-        return
+    """Writes the decoded tagger at `path` and returns the converter that wrote it: ONNX
+    from the layers (`onnx_graph`), else `model.export` (tf2onnx for ONNX, under another
+    backend than TensorFlow in a TensorFlow subprocess; see the module docstring)."""
+    if export_format == "onnx":
+        try:
+            graph = onnx_graph.decoded_tagger_onnx(model, model_input_features(model))
+        except onnx_graph.Unsupported as reason:
+            print(f"{PROG}: {reason}; converting through tf2onnx instead (slower to run)", file=sys.stderr)
+        else:
+            try:
+                onnx.save(graph, str(path))
+            except OSError as error:
+                raise ExportFailed(f"onnx export of {model_dir} failed ({first_line(error)})") from error
+            return "onnx_graph"
+        if keras.backend.backend() != "tensorflow":
+            export_in_tensorflow(model_dir, path)
+            return "tf2onnx"
+    export_through_keras(model, model_dir, export_format, path)
+    return "tf2onnx" if export_format == "onnx" else "keras"
+
+
+def export_through_keras(model, model_dir, export_format, path):
+    """`model.export` of the decoded tagger at `path` (ONNX through tf2onnx: under the TensorFlow backend only)."""
     # Keras's own recurrent layers, which tf2onnx converts (custom_layers.with_keras_layers): the same weights.
     decoded = exported.DecodedTagger(with_keras_layers(model))
     decoded(exported.sample_inputs(model))  # builds it: `export` needs built layers
@@ -142,7 +168,7 @@ def write_artifact(model, model_dir, export_format, path):
 
 
 def export_in_tensorflow(model_dir, path):
-    """Runs `write_artifact` for ONNX in a Python process under the TensorFlow backend."""
+    """Runs `export_through_keras` for ONNX in a Python process under the TensorFlow backend."""
     env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     command = [sys.executable, "-m", "recipes.export", "--model-dir", str(model_dir), "--artifact-only", str(path)]
@@ -172,7 +198,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     with exit_on_errors(PROG, EXIT_CODES):
         if args.artifact_only is not None:
-            write_artifact(Tagger.load(args.model_dir).model, args.model_dir, "onnx", Path(args.artifact_only))
+            model = Tagger.load(args.model_dir).model
+            export_through_keras(model, args.model_dir, "onnx", Path(args.artifact_only))
             return
         folder = export_run(args.model_dir, args.format, args.output)
     print(f"exported {args.model_dir} as {args.format}: {folder}")

@@ -47,9 +47,26 @@ from recipes.machinery.flags import batch_size, describe
 from recipes.machinery.model_parts import has_intent, tag_output
 from recipes.machinery.tagging import tag_sentences
 
+ENGINES = ("keras", "onnx")
+ENGINE_HELP = (
+    "keras: model.keras (default); onnx: the run's ONNX export through onnxruntime, found in "
+    "RUN/export/onnx/ (written by python -m recipes.export --model-dir RUN)"
+)
+
+
+def load_tagger(model_dir, engine="keras", export_dir=None):
+    """A `Tagger` (engine "keras") or an `OnnxTagger` (engine "onnx") of the run folder `model_dir`."""
+    if engine == "onnx":
+        return OnnxTagger.load(model_dir, export_dir)
+    if export_dir is not None:
+        raise UsageError("--export-dir needs --engine onnx")
+    return Tagger.load(model_dir)
+
 
 class Tagger:
     """A trained model and its encoder, ready to tag raw sentences."""
+
+    engine_name = "keras"
 
     def __init__(self, model, encoder):
         self.model = model
@@ -102,6 +119,8 @@ class Tagger:
 
 class OnnxTagger:
     """An ONNX export (`python -m recipes.export`) and its encoder, tagging as `Tagger` does."""
+
+    engine_name = "onnx"
 
     def __init__(self, engine, encoder):
         self.engine = engine
@@ -189,22 +208,11 @@ def main(argv=None):
         help="the sentences are words already split: split on white space only, never split punctuation off "
         "(a corpus's own seq.in then tags exactly as the run folder's test scores count it)",
     )
-    parser.add_argument(
-        "--engine",
-        choices=("keras", "onnx"),
-        default="keras",
-        help="keras: model.keras (default); onnx: the run's ONNX export through onnxruntime, found in "
-        "RUN/export/onnx/ (written by python -m recipes.export --model-dir RUN) or in --export-dir",
-    )
+    parser.add_argument("--engine", choices=ENGINES, default="keras", help=f"{ENGINE_HELP} or in --export-dir")
     parser.add_argument("--export-dir", default=None, help="with --engine onnx: the export folder to read instead")
     args = parser.parse_args(argv)
     with exit_on_errors(prog, {**EXIT_CODES, UnicodeEncodeError: 2}):
-        if args.export_dir is not None and args.engine != "onnx":
-            raise UsageError("--export-dir needs --engine onnx")
-        if args.engine == "onnx":
-            tagger = OnnxTagger.load(args.model_dir, args.export_dir)
-        else:
-            tagger = Tagger.load(args.model_dir)
+        tagger = load_tagger(args.model_dir, args.engine, args.export_dir)
         if args.sentences:
             # Arguments that are not UTF-8 reach Python as lone surrogates.
             sentences = read_sentences([s.encode("utf-8", "surrogateescape") for s in args.sentences], "sentence {}")

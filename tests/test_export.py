@@ -3,9 +3,12 @@
 Four tiny taggers with random weights cover the layers an export
 meets: bidirectional LSTM, GRU, Jordan and peephole cells, word embeddings,
 one-hot words, letter trigrams, a context window, softmax and CRF heads,
-attention and mean intent pooling, the intent fed to the tag head. ONNX goes
-through TensorFlow (tf2onnx), so each export starts a TensorFlow process:
-the module exports once and compares many sentences.
+attention and mean intent pooling, the intent fed to the tag head. Three are
+written as ONNX from their layers (`onnx_graph`), here under the TensorFlow
+backend, the LSTM from the command line under this one; the Jordan network
+has no ONNX node and goes through tf2onnx in a TensorFlow process. The module
+exports once and compares many sentences (`test_onnx_graph.py` covers the
+writer layer by layer).
 """
 
 import json
@@ -14,6 +17,7 @@ import sys
 
 import keras
 import numpy as np
+import onnx
 import pytest
 
 import data
@@ -84,7 +88,7 @@ def onnx_runs(runs, compilation_cache):
     others = [str(folder) for name, folder in runs.items() if name != CLI_EXPORTED]
     code = "import sys\nfrom recipes.export import export_run\nfor run in sys.argv[1:]:\n    export_run(run, 'onnx')\n"
     env = dict(subprocess_env(compilation_cache), KERAS_BACKEND="tensorflow")
-    # Side by side: the TensorFlow process of the three, and the command line, which under JAX starts its own.
+    # Side by side: a TensorFlow-backend process exporting three, and the command line under this backend.
     batch = subprocess.Popen([sys.executable, "-c", code, *others], env=env, stderr=subprocess.PIPE, text=True)
     try:
         assert exit_status(export.main, ["--model-dir", str(runs[CLI_EXPORTED])]) == 0
@@ -186,6 +190,25 @@ def test_export_json_describes_the_artifact(onnx_runs):
         json.loads((onnx_runs["jordan_softmax_onehot_window"] / "export/onnx/export.json").read_text())["decoding"]
         == "argmax"
     )
+
+
+def test_layers_with_an_onnx_node_are_written_as_onnx_and_the_jordan_network_goes_through_tf2onnx(onnx_runs):
+    converters = {
+        name: json.loads((folder / "export" / "onnx" / "export.json").read_text())["converter"]
+        for name, folder in onnx_runs.items()
+    }
+    assert converters == {
+        "lstm_softmax_attention_intent": "onnx_graph",
+        "gru_crf_mean_intent_to_slots": "onnx_graph",
+        "peephole_crf_trigrams": "onnx_graph",
+        "jordan_softmax_onehot_window": "tf2onnx",  # no ONNX node for it: a loop run word by word
+    }
+    # ONNX's own recurrent nodes, no loop; the CRF's Viterbi as two scans.
+    ops = {
+        node.op_type
+        for node in onnx.load(onnx_runs["gru_crf_mean_intent_to_slots"] / "export/onnx/model.onnx").graph.node
+    }
+    assert "GRU" in ops and "Scan" in ops and "Loop" not in ops
 
 
 def test_the_exported_viterbi_finds_the_paths_crf_decode_finds():

@@ -17,9 +17,9 @@ from fastapi.testclient import TestClient
 
 import data
 from data.batching import DEFAULT_BUCKETS
-from recipes import serve
+from recipes import export, serve
 from recipes.machinery.serving import Limits
-from recipes.predict import Tagger
+from recipes.predict import OnnxTagger, Tagger
 from support import (  # noqa: F401  (compilation_cache: an autouse fixture of this module)
     REPO_ROOT,
     compilation_cache,
@@ -202,15 +202,31 @@ def test_requests_that_arrive_together_are_tagged_in_one_model_call(tagger):
         assert_same_answers([result], json.loads(json.dumps(tagger.tag([sentence]))))
 
 
-def assert_same_answers(got, expected):
+def test_the_onnx_engine_serves_what_the_keras_engine_serves(tagger, straight_run, tmp_path):
+    export.export_run(straight_run, "onnx", output=tmp_path / "onnx")
+    onnx_tagger = OnnxTagger.load(straight_run, tmp_path / "onnx")
+    app = serve.create_app({"lstm": onnx_tagger}, {"lstm": str(straight_run)}, warm_up=False)
+    sentences = [*SENTENCES, "flights from boston to denver on monday morning"]
+    with TestClient(app) as client:
+        health = client.get("/health").json()
+        answers = [client.post("/tag", json={"sentences": [sentence]}).json()["results"][0] for sentence in sentences]
+        together = client.post("/tag", json={"sentences": sentences}).json()["results"]
+    assert [(model["name"], model["engine"]) for model in health["models"]] == [("lstm", "onnx")]
+    expected = json.loads(json.dumps(tagger.tag(sentences)))
+    assert_same_answers(answers, expected, confidence=1e-5)
+    assert_same_answers(together, expected, confidence=1e-5)
+
+
+def assert_same_answers(got, expected, confidence=1e-6):
     """The same words, tags, slots and intents; the confidence to float rounding, since a sentence
-    padded to another length is summed in another order (about 1e-7 apart)."""
+    padded to another length is summed in another order (about 1e-7 apart; onnxruntime against
+    Keras, within 1e-5 as `recipes.export` promises)."""
     assert len(got) == len(expected)
     for answer, wanted in zip(got, expected):
         assert {key: value for key, value in answer.items() if key != "intent_confidence"} == {
             key: value for key, value in wanted.items() if key != "intent_confidence"
         }
-        assert answer.get("intent_confidence") == pytest.approx(wanted.get("intent_confidence"), abs=1e-6)
+        assert answer.get("intent_confidence") == pytest.approx(wanted.get("intent_confidence"), abs=confidence)
 
 
 class RecordingTagger:
@@ -330,6 +346,8 @@ def test_sixteen_concurrent_clients_get_answers_and_no_errors(service, tagger):
         (["--model-dir", "no/such/run"], "--model-dir no/such/run: no such folder"),
         (["--port", "70000"], "argument --port: expected a value in [0, 65535], got '70000'"),
         (["--host", "no.such.host.invalid"], "--host no.such.host.invalid"),
+        (["--engine", "onnx"], "no ONNX export; run python -m recipes.export --model-dir"),
+        (["--engine", "tflite"], "argument --engine: invalid choice: 'tflite'"),
     ],
 )
 def test_a_bad_flag_stops_before_listening_with_one_line_and_status_2(straight_run, flags, fragment, capsys):

@@ -164,8 +164,9 @@ def sample_inputs(model):
     return {name: np.ones((1, 2, *spec.shape[2:]), dtype="int32") for name, spec in input_signature(model).items()}
 
 
-def description(model, encoder, artifact_format):
-    """The contents of export.json for a tagger exported as `artifact_format`."""
+def description(model, encoder, artifact_format, converter=None):
+    """The contents of export.json for a tagger exported as `artifact_format` by `converter`
+    ("onnx_graph", "tf2onnx" or "keras", what `recipes.export.write_artifact` returns)."""
     crf = crf_layer(model)
     outputs = [{"name": TAG_OUTPUT, "dtype": "int32", "shape": [None, None]}]
     if has_intent(model):
@@ -174,6 +175,7 @@ def description(model, encoder, artifact_format):
         "format": EXPORT_FORMAT,
         "artifact_format": artifact_format,
         "artifact": ARTIFACTS[artifact_format],
+        "converter": converter,
         "encoder": ENCODER_FILE,
         "model": model.name,
         "keras_version": keras.__version__,
@@ -213,6 +215,9 @@ class OnnxEngine:
     """Runs an ONNX export with onnxruntime, one `data.batching.Batch` at a time,
     as `recipes.machinery.tagging` runs a Keras model."""
 
+    # onnxruntime compiles nothing per shape: rows of filler would only add work.
+    fill = False
+
     def __init__(self, session, described):
         self.session = session
         self.described = described
@@ -228,10 +233,13 @@ class OnnxEngine:
         if described.get("artifact_format") != "onnx" or not path.is_file():
             raise UsageError(f"{path}: missing (no ONNX export there)")
         options = onnxruntime.SessionOptions()
-        # One thread: a tagger's operations are small (a recurrent step is one matrix product of a
-        # batch's states), and on two shared CPU cores onnxruntime's default pool of one thread a
-        # core made a batched pass over ATIS's test sentences 2.8 times slower than one thread.
-        options.intra_op_num_threads = 1
+        if described.get("converter") != "onnx_graph":
+            # A tf2onnx graph runs each recurrent step as a small subgraph of small operations: on two
+            # shared CPU cores onnxruntime's default pool of one thread a core made a batched pass over
+            # ATIS's test sentences 2.8 times slower than one thread. A graph of ONNX's own recurrent
+            # nodes keeps the default pool: on the main job's model, travel test split, two idle cores,
+            # 1,745 sentences/s batched and 1.5 ms a sentence against 878 and 2.6 ms on one thread.
+            options.intra_op_num_threads = 1
         try:
             session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as error:  # a damaged file: report it on one line

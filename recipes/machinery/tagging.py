@@ -54,11 +54,16 @@ class KerasEngine:
     """A Keras tagger as `predict_batches` runs it, one batch at a time.
 
     Every engine (this one, `recipes.machinery.exported.OnnxEngine`) has
-    `features` (the batch inputs it reads), `has_intent`, and
-    `predict_batch(batch)`, which returns the best tag ids (batch, time) and
-    the intent probabilities (batch, intents), or None without an intent head.
-    Everything around that call (encoding, batching, decoding) is shared.
+    `features` (the batch inputs it reads), `has_intent`, `fill` (how a
+    bucket's last, smaller batch is filled: `data.batching.make_batches`'s
+    `fill`), and `predict_batch(batch)`, which returns the best tag ids
+    (batch, time) and the intent probabilities (batch, intents), or None
+    without an intent head. Everything around that call (encoding, batching,
+    decoding) is shared.
     """
+
+    # A compiled backend compiles every batch shape once: up to a power of two, a few shapes serve any batch.
+    fill = "power_of_two"
 
     def __init__(self, model):
         self.model = model
@@ -126,7 +131,7 @@ def predict_frames(model, encoder, split, batch_size=64, buckets=DEFAULT_BUCKETS
         batch_size,
         features=engine.features,
         buckets=buckets,
-        fill="power_of_two",
+        fill=engine.fill,
     )
     tag_ids, probabilities = predict_batches(engine, batches)
     tags = [encoder.decode_tags(tag_ids[index]) for index in range(len(split))]
