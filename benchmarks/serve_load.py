@@ -11,6 +11,9 @@ The run folder is served by a real `python -m recipes.serve` process on
   rate the service is compared with), the median of `--repeats` calls after an
   untimed one; with `--engine onnx` (the service runs the run's ONNX export,
   `python -m recipes.export --model-dir RUN` first) also `OnnxTagger.tag`'s;
+- the served engine's `.tag` in calls of `--clients` / 2 sentences, each
+  padded to one length as the service pads them: the ceiling of one-sentence
+  requests, whose model calls carry about that many sentences;
 - for each `--sentences-per-request` value, `--clients` clients that each send
   one request after another for `--seconds` seconds (after `--warm-up` seconds
   of the same load untimed): every answer is checked (status 200, one result
@@ -38,6 +41,7 @@ import numpy as np
 
 import data
 from benchmarks.tables import REPO_ROOT, Column, check_writable, environment_line, output_stem, publish_table
+from data.batching import bucket_length
 from recipes.machinery import errors, flags
 from recipes.predict import ENGINE_HELP, ENGINES, Tagger, load_tagger
 
@@ -234,6 +238,24 @@ def tagger_rate(tagger, sentences, repeats):
     return len(sentences) / statistics.median(times)
 
 
+def small_call_rate(tagger, sentences, size):
+    """Sentences/s of `tagger.tag` called on `size` sentences at a time, padded to one length as the
+    service pads a call of at most one batch (`BatchQueue`): the most the service can reach when its
+    model calls carry `size` sentences, with HTTP costing nothing. One untimed pass first."""
+    chunks = [sentences[start : start + size] for start in range(0, len(sentences) - size + 1, size)]
+
+    def call(chunk):
+        longest = max(len(sentence.split()) for sentence in chunk)
+        return tagger.tag(chunk, 64, True, (bucket_length(longest),))
+
+    for chunk in chunks:
+        call(chunk)
+    started = time.perf_counter()
+    for chunk in chunks:
+        call(chunk)
+    return len(chunks) * size / (time.perf_counter() - started)
+
+
 def main(argv=None):
     args = make_parser().parse_args(argv)
     stem = output_stem(args.output, "serve_load")
@@ -279,6 +301,21 @@ def main(argv=None):
                 }
             )
         batched = rates["keras"]
+        # One-sentence requests from N clients make model calls of about N / 2 sentences: while one call runs,
+        # the other half of the clients wait for the next (the table's "sentences/model call").
+        size = max(1, args.clients // 2)
+        small = small_call_rate(served, sentences, size)
+        print(f"  {type(served).__name__}.tag in calls of {size} sentences: {small:,.0f} sentences/s", flush=True)
+        rows.append(
+            {
+                "measure": f"{type(served).__name__}.tag in-process, calls of {size} sentences padded to one length",
+                "sentences_per_request": size,
+                "requests": len(sentences) // size,
+                "sentences_per_second": small,
+                "share_of_tagger": small / batched,
+                "share_of_engine": small / rates[args.engine],
+            }
+        )
         for per_request in args.sentences_per_request:
             bodies = request_bodies(sentences, per_request)
             if not bodies:
