@@ -131,6 +131,14 @@ def test_the_onnx_viterbi_finds_the_paths_crf_decode_finds():
         np.testing.assert_array_equal(got, np.asarray(expected))
 
 
+def unmasked_tagger(encoder):
+    """Word vectors without a padding mask: Keras would run the LSTM over the padding too."""
+    words = keras.Input(shape=(None,), dtype="int32", name="words")
+    vectors = keras.layers.Embedding(encoder.word_vocabulary_size, 8, mask_zero=False)(words)
+    states = keras.layers.LSTM(6, return_sequences=True)(vectors)
+    return keras.Model({"words": words}, keras.layers.Dense(len(encoder.tags))(states))
+
+
 @pytest.mark.parametrize(
     ("build", "reason"),
     [
@@ -151,8 +159,9 @@ def test_the_onnx_viterbi_finds_the_paths_crf_decode_finds():
             ),
             "merge_mode",
         ),
+        (unmasked_tagger, "mask_zero=False"),
     ],
-    ids=["jordan", "full-peephole", "hard-sigmoid", "merge-sum"],
+    ids=["jordan", "full-peephole", "hard-sigmoid", "merge-sum", "unmasked-embedding"],
 )
 def test_layers_without_an_onnx_form_are_refused_with_the_reason(build, reason, encoder):
     model = build(encoder)

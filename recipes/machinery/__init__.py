@@ -11,5 +11,8 @@ run_folder.py   the run folder: made, filled, read back
 report.py       printed scores and tagged sentences
 recipe.py       `run_recipe`: the steps of a run; `recipe_main`: its command line
 tables.py       Markdown and CSV result tables (the tuner's and the benchmarks')
+serving.py      the service's request checks and limits, and its batching of concurrent requests
+exported.py     the exported graph (decoding inside), export.json, the onnxruntime engine
+onnx_graph.py   the ONNX graph written from a model's layers (ONNX's own LSTM/GRU/RNN nodes)
 search_*.py     what `recipes.tune` shares out: flags, folder, results, distributed launcher
 """
