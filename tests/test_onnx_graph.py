@@ -112,6 +112,15 @@ def test_keras_recurrent_layers_and_their_options_decode_as_in_keras(layer, enco
     assert_decodes_as_keras(model, encoder, dataset)
 
 
+def test_mean_letter_trigrams_decode_as_in_keras(encoder, dataset):
+    trigrams = keras.Input(shape=(None, encoder.max_trigrams), dtype="int32", name="trigrams")
+    vectors = custom_layers.TrigramEmbedding(encoder.trigram_vocabulary_size, 8, combiner="mean")(trigrams)
+    states = keras.layers.Bidirectional(keras.layers.GRU(6, return_sequences=True))(vectors)
+    model = keras.Model({"trigrams": trigrams}, model_parts.tag_head(states, encoder.tags, "crf"))
+    draw_weights(model, seed=11)
+    assert_decodes_as_keras(model, encoder, dataset)
+
+
 def test_the_onnx_viterbi_finds_the_paths_crf_decode_finds():
     # Random transitions (a trained CRF's are far from zero), every length from one word, rows of every length.
     tags = ["O", "B-city", "I-city", "B-date", "I-date"]
