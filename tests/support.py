@@ -173,3 +173,15 @@ def subprocess_env(compilation_cache):
     for name in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
         env.pop(name, None)
     return env
+
+
+def random_crf_tagger():
+    """Word ids -> 8-d word vectors -> a CRF over five BIO tags, its transitions drawn from N(0, 1) (a trained
+    CRF's are far from zero): `(model, crf)`, what the tests of the exported Viterbi decode with."""
+    from custom_layers import CRF, bio_transition_mask
+
+    allowed, allowed_start = bio_transition_mask(["O", "B-city", "I-city", "B-date", "I-date"])
+    words = keras.Input(shape=(None,), dtype="int32", name="words")
+    features = keras.layers.Embedding(30, 8, mask_zero=True)(words)
+    crf = CRF(5, allowed_transitions=allowed, allowed_start_transitions=allowed_start, transitions_initializer="normal")
+    return keras.Model({"words": words}, crf(features)), crf

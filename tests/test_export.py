@@ -15,13 +15,11 @@ import json
 import subprocess
 import sys
 
-import keras
 import numpy as np
 import onnx
 import pytest
 
 import data
-from custom_layers import CRF, bio_transition_mask
 from data.batching import encode_split, make_batches
 from recipes import export, gru, jordan, lstm, peephole_lstm, predict
 from recipes.machinery import exported, model_parts, run_folder, tagging
@@ -31,6 +29,7 @@ from support import (  # noqa: F401  (compilation_cache: an autouse fixture of t
     exit_status,
     leftovers,
     one_line_error,
+    random_crf_tagger,
     subprocess_env,
 )
 
@@ -212,13 +211,8 @@ def test_layers_with_an_onnx_node_are_written_as_onnx_and_the_jordan_network_goe
 
 
 def test_the_exported_viterbi_finds_the_paths_crf_decode_finds():
-    # Random transitions (a trained CRF's are far from zero) and every length from one word.
-    tags = ["O", "B-city", "I-city", "B-date", "I-date"]
-    allowed, allowed_start = bio_transition_mask(tags)
-    words = keras.Input(shape=(None,), dtype="int32", name="words")
-    features = keras.layers.Embedding(30, 8, mask_zero=True)(words)
-    crf = CRF(5, allowed_transitions=allowed, allowed_start_transitions=allowed_start, transitions_initializer="normal")
-    model = keras.Model({"words": words}, crf(features))
+    # Random transitions and every length from one word.
+    model, crf = random_crf_tagger()
     decoded = exported.DecodedTagger(model)
     rng = np.random.default_rng(0)
     for length in (1, 6):

@@ -16,10 +16,10 @@ import pytest
 
 import custom_layers
 import data
-from custom_layers import CRF, bio_transition_mask
 from data.batching import encode_split, make_batches
 from recipes import elman, feedforward, gru, jordan, lstm, peephole_lstm
 from recipes.machinery import model_parts, onnx_graph, recipe, tagging
+from support import random_crf_tagger
 
 TINY = {"units": 8, "embedding_dim": 8}
 RECIPE_MODELS = {
@@ -122,13 +122,8 @@ def test_mean_letter_trigrams_decode_as_in_keras(encoder, dataset):
 
 
 def test_the_onnx_viterbi_finds_the_paths_crf_decode_finds():
-    # Random transitions (a trained CRF's are far from zero), every length from one word, rows of every length.
-    tags = ["O", "B-city", "I-city", "B-date", "I-date"]
-    allowed, allowed_start = bio_transition_mask(tags)
-    words = keras.Input(shape=(None,), dtype="int32", name="words")
-    features = keras.layers.Embedding(30, 8, mask_zero=True)(words)
-    crf = CRF(5, allowed_transitions=allowed, allowed_start_transitions=allowed_start, transitions_initializer="normal")
-    model = keras.Model({"words": words}, crf(features))
+    # Random transitions, every length from one word, rows of every length and an empty one.
+    model, crf = random_crf_tagger()
     session = onnx_session(model)
     rng = np.random.default_rng(0)
     for length in (1, 2, 6):

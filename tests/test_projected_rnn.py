@@ -84,26 +84,31 @@ def tagger(module, cell, options):
     return keras.Model(inputs, outputs)
 
 
-@pytest.mark.parametrize(("cell", "options"), CELLS, ids=CELL_IDS)
-def test_a_training_step_moves_the_weights_as_keras_does(cell, options):
-    """Equal gradients: one SGD step from the same weights ends at the same weights (padding weighted 0)."""
+def one_sgd_step_each(reference, projected):
+    """Compiles both models alike, gives `projected` the weights of `reference`, trains each one SGD step on
+    the same padded batch (padding weighted 0) and checks that they end at the same weights (equal gradients).
+    Returns the weights both started from."""
     x, mask = padded_batch(seed=2)
     targets = np.random.default_rng(3).integers(0, 3, size=(BATCH, STEPS))
-    weights = mask.astype("float32")
-    models = []
-    for module in (keras.layers, custom_layers):
-        model = tagger(module, cell, options)
+    for model in (reference, projected):
         model.compile(
             optimizer=keras.optimizers.SGD(learning_rate=0.5),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         )
-        models.append(model)
-    reference, projected = models
     projected.set_weights(reference.get_weights())
-    for model in models:
-        model.train_on_batch(x, targets, sample_weight=weights)
+    start = reference.get_weights()
+    for model in (reference, projected):
+        model.train_on_batch(x, targets, sample_weight=mask.astype("float32"))
     for before, after in zip(reference.get_weights(), projected.get_weights(), strict=True):
         np.testing.assert_allclose(after, before, atol=1e-5)
+    return start
+
+
+@pytest.mark.parametrize(("cell", "options"), CELLS, ids=CELL_IDS)
+def test_a_training_step_moves_the_weights_as_keras_does(cell, options):
+    """Equal gradients: one SGD step from the same weights ends at the same weights (padding weighted 0)."""
+    reference = tagger(keras.layers, cell, options)
+    one_sgd_step_each(reference, tagger(custom_layers, cell, options))
     assert not np.allclose(reference.get_weights()[0], tagger(keras.layers, cell, options).get_weights()[0])
 
 
@@ -232,23 +237,8 @@ def own_tagger(layer_name, options, projected_loop):
 def test_the_own_layers_train_in_the_projected_loop_as_in_keras_loop(layer_name, cell_name, options):
     """Equal gradients for `JordanRNN` and `PeepholeLSTM` too, whose bias and peephole vectors go into
     the projected loop broadcast over the batch: one SGD step ends at the weights of Keras's loop."""
-    x, mask = padded_batch(seed=2)
-    targets = np.random.default_rng(3).integers(0, 3, size=(BATCH, STEPS))
-    models = []
-    for projected_loop in (False, True):
-        model = own_tagger(layer_name, options, projected_loop)
-        model.compile(
-            optimizer=keras.optimizers.SGD(learning_rate=0.5),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        )
-        models.append(model)
-    reference, projected = models
-    projected.set_weights(reference.get_weights())
-    start = reference.get_weights()
-    for model in models:
-        model.train_on_batch(x, targets, sample_weight=mask.astype("float32"))
-    for before, after in zip(reference.get_weights(), projected.get_weights(), strict=True):
-        np.testing.assert_allclose(after, before, atol=1e-5)
+    projected = own_tagger(layer_name, options, projected_loop=True)
+    start = one_sgd_step_each(own_tagger(layer_name, options, projected_loop=False), projected)
     # Every weight moved, the bias and peephole vectors included, so the comparison compared gradients.
     moved = [not np.allclose(a, b) for a, b in zip(start, projected.get_weights(), strict=True)]
     assert all(moved), [w.path for w, m in zip(projected.weights, moved, strict=True) if not m]
