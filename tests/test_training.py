@@ -100,3 +100,30 @@ def test_train_reports_dev_f1_and_keeps_the_best_weights(tiny, head, intent, tmp
         scores = scoring.intent_scores(dataset.dev.intents, predicted.intents, dataset.dev.tags, predicted.tags)
         assert scores["intent_accuracy"] == pytest.approx(float(best["val_intent_accuracy"]))
         assert scores["frame_accuracy"] == pytest.approx(float(best["val_frame_accuracy"]))
+
+
+@pytest.mark.parametrize(
+    "scores,patience,expected",
+    [
+        ([0.90, 0.95, 0.94, 0.93, 0.96, 0.92], 2, (2, 4)),  # two epochs without a better score: stop at 4
+        ([0.90, 0.95, 0.94, 0.93, 0.96, 0.92], 3, (5, 6)),  # one more epoch finds 0.96; the scores then end
+        ([0.90, 0.95, 0.95, 0.95], 2, (2, 4)),  # equal is not better
+        ([0.90, 1.0, 0.99, 0.99], 3, (2, 2)),  # a perfect score stops at once
+        ([float("nan"), 0.5, float("nan")], 1, (0, 1)),  # NaN never improves, even on the first epoch
+        ([0.7, 0.8], 5, (2, 2)),  # the run's epoch limit came first
+    ],
+)
+def test_replayed_early_stopping(scores, patience, expected):
+    assert training.replay_early_stopping(scores, patience) == expected
+
+
+def test_training_stops_after_patience_epochs_without_a_better_dev_score(tiny, tmp_path):
+    dataset, encoder = tiny
+    model = lstm.build_model(encoder, depth=1, units=8, embedding_dim=8, dropout=0.0)
+    model_parts.compile_model(model, learning_rate=0.0)  # nothing learned: the dev score never improves
+    monitor = training.train(model, encoder, dataset, make_settings(epochs=8, patience=2), tmp_path)
+    with open(tmp_path / "history.csv", newline="") as handle:
+        f1s = [float(row["val_slot_f1"]) for row in csv.DictReader(handle)]
+    assert len(f1s) == 3 and len(set(f1s)) == 1
+    assert (monitor.best_epoch, monitor.wait) == (1, 2)
+    assert training.replay_early_stopping(f1s, 2) == (1, 3)

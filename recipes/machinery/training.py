@@ -8,10 +8,13 @@
 semantics (`logs["val_slot_f1"]`) and, with an intent head, the intent and
 frame accuracy (`logs["val_intent_accuracy"]`, `logs["val_frame_accuracy"]`).
 It keeps the best weights by the score `settings.monitor` names and stops
-after `patience` epochs without a better one, or at once on a NaN loss; then a
-checkpoint (`checkpoints.py`) is written, which `--resume` continues from.
+after `patience` epochs without a better one (`EarlyStopping`, which
+`replay_early_stopping` also runs on a finished run's logged scores), or at
+once on a NaN loss; then a checkpoint (`checkpoints.py`) is written, which
+`--resume` continues from.
 """
 
+import dataclasses
 import math
 import time
 from pathlib import Path
@@ -89,6 +92,46 @@ def fit_input(batches):
     return dataset.apply(tf.data.experimental.assert_cardinality(len(batches)))
 
 
+@dataclasses.dataclass
+class EarlyStopping:
+    """The stopping rule of training, apart from Keras so that it can also be
+    replayed on the dev scores a finished run logged (`replay_early_stopping`).
+
+    An epoch improves when its dev score beats the best so far; training stops
+    after `patience` epochs in a row without an improvement, or at once when
+    the dev score is perfect (1.0), since nothing can beat it.
+    """
+
+    patience: int
+    best: float = -1.0  # the best dev score so far
+    best_epoch: int = 0  # its epoch, counted from 1; 0 before the first
+    wait: int = 0  # epochs since the best one
+
+    def update(self, epoch, score):
+        """Takes the dev score of epoch `epoch` (from 1); returns (improved, stop)."""
+        if score > self.best:
+            self.best, self.best_epoch, self.wait = score, epoch, 0
+            return True, score >= 1.0
+        self.wait += 1  # NaN never improves
+        return False, self.wait >= self.patience
+
+
+def replay_early_stopping(scores, patience):
+    """(best epoch, epochs trained) of a run whose dev scores after each epoch
+    were `scores`, had it stopped early with `patience`.
+
+    Training is the same epoch for epoch until a run stops, so a run logged
+    with a patience of P tells exactly where any patience up to P would have
+    stopped and which epoch it would have kept. When the scores end before the
+    rule stops (the run's epoch limit), all of them count as trained.
+    """
+    rule = EarlyStopping(patience)
+    for epoch, score in enumerate(scores, start=1):
+        if rule.update(epoch, score)[1]:
+            return rule.best_epoch, epoch
+    return rule.best_epoch, len(scores)
+
+
 class SlotF1Monitor(keras.callbacks.Callback):
     """Dev scores after every epoch (`logs["val_slot_f1"]`, and with an intent
     head `logs["val_intent_accuracy"]` and `logs["val_frame_accuracy"]`), early
@@ -102,13 +145,13 @@ class SlotF1Monitor(keras.callbacks.Callback):
     def __init__(self, encoder, dev_split, dev_batches, patience, checkpoint_dir=None, state=None, monitor="slot_f1"):
         super().__init__()
         self.encoder, self.dev_split, self.dev_batches = encoder, dev_split, dev_batches
-        self.patience, self.checkpoint_dir = patience, checkpoint_dir
+        self.checkpoint_dir = checkpoint_dir
         self.monitor = monitor
         state = state or {}
         # "best_f1" holds the best monitored score (slot F1 or frame accuracy), the name kept for old checkpoints.
-        self.best_f1 = state.get("best_f1", -1.0)
-        self.best_epoch = state.get("best_epoch", 0)
-        self.wait = state.get("wait", 0)
+        self.stopping = EarlyStopping(
+            patience, state.get("best_f1", -1.0), state.get("best_epoch", 0), state.get("wait", 0)
+        )
         self.train_seconds_before = state.get("train_seconds", 0.0)
         self.best_weights = None
         self.diverged = False
@@ -140,21 +183,26 @@ class SlotF1Monitor(keras.callbacks.Callback):
             scores = scoring.intent_scores(self.dev_split.intents, intents, self.dev_split.tags, predicted)
             logs["val_intent_accuracy"] = scores["intent_accuracy"]
             logs["val_frame_accuracy"] = scores["frame_accuracy"]
-        score = logs[f"val_{self.monitor}"]
-        if score > self.best_f1:
-            self.best_f1, self.best_epoch, self.wait = score, epoch + 1, 0
+        improved, stop = self.stopping.update(epoch + 1, logs[f"val_{self.monitor}"])
+        if improved:
             self.best_weights = self.model.get_weights()
-            if score >= 1.0:  # a perfect dev score cannot improve: stop here
-                self.model.stop_training = True
-        else:
-            self.wait += 1
-            if self.wait >= self.patience:
-                self.model.stop_training = True
+        if stop:
+            self.model.stop_training = True
 
     @property
     def best_score(self):
         """The best dev score so far of the monitored kind (`monitor`)."""
-        return self.best_f1
+        return self.stopping.best
+
+    best_f1 = best_score  # the name checkpoints and the tuner use
+
+    @property
+    def best_epoch(self):
+        return self.stopping.best_epoch
+
+    @property
+    def wait(self):
+        return self.stopping.wait
 
     def checkpoint(self, epochs_done):
         """Writes the checkpoint of epoch `epochs_done` (see `checkpoints.write_checkpoint`)."""
