@@ -50,7 +50,10 @@ occurs twice across the splits, and the two sentences of the recipes' demo
 (`DEMO_SENTENCES`) never occur at all: the demo shows generalisation, not recall.
 
 Generation is deterministic for a seed (on every Python version) and takes a
-fraction of a second for the default 4,000 / 500 / 500 sentences.
+fraction of a second for the default 2,000 / 500 / 500 sentences. Twice the
+training sentences taught the main job's LSTM nothing more (test slot F1 99.19
+against 98.93, context accuracy 98.77 against 98.99) and made its training
+take 146 s instead of 83 (README, "The built-in travel data").
 """
 
 from __future__ import annotations
@@ -343,7 +346,7 @@ class SentenceMaker:
 
 def generate_travel(
     seed: int = 0,
-    train_size: int = 4000,
+    train_size: int = 2000,
     dev_size: int = 500,
     test_size: int = 500,
     long_range_share: float = LONG_RANGE_SHARE,

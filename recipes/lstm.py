@@ -12,7 +12,7 @@ layers lets later layers combine longer patterns.
 
 Run it:
 
-    python -m recipes.lstm                        # built-in travel data, about 2 minutes on two CPU cores
+    python -m recipes.lstm                        # built-in travel data, under 2 minutes on two CPU cores
     python -m recipes.lstm --data ../shared/datasets/atis --head softmax
 """
 

@@ -72,7 +72,7 @@ def test_describe_travel_prints_a_table(tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0] == "dataset: travel"
     assert lines[1].split()[:3] == ["split", "sentences", "tokens"]
-    assert [line.split()[:2] for line in lines[2:5]] == [["train", "4000"], ["dev", "500"], ["test", "500"]]
+    assert [line.split()[:2] for line in lines[2:5]] == [["train", "2000"], ["dev", "500"], ["test", "500"]]
 
 
 def test_describe_travel_json_counts_every_split(tmp_path):
@@ -80,7 +80,7 @@ def test_describe_travel_json_counts_every_split(tmp_path):
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert list(summary) == ["train", "dev", "test"]
-    assert [summary[split]["sentences"] for split in summary] == [4000, 500, 500]
+    assert [summary[split]["sentences"] for split in summary] == [2000, 500, 500]
     assert summary["train"]["unknown_word_rate"] == 0.0
     assert 0.0 < summary["test"]["unknown_word_rate"] < 0.2  # held-out cities and airlines
     assert summary["train"]["intents"] == 5
@@ -121,7 +121,7 @@ def test_write_travel_then_describe_the_folder(tmp_path):
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (target / "train").iterdir()) == ["context", "label", "seq.in", "seq.out"]
     described = json.loads(run_cli("describe", target, "--json", cache=tmp_path).stdout)
-    assert [described[split]["sentences"] for split in ("train", "dev", "test")] == [4000, 500, 500]
+    assert [described[split]["sentences"] for split in ("train", "dev", "test")] == [2000, 500, 500]
     again = run_cli("write", "travel", target, cache=tmp_path)
     assert_one_line_error(again, "already exists")
     assert sorted(p.name for p in target.parent.iterdir()) == ["travel"]

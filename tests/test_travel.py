@@ -47,7 +47,7 @@ def word_and_neighbours(words, position):
 def test_generation_has_the_requested_sizes():
     # How fast it generates is a benchmark's question, not a test's: a shared machine makes timings flaky.
     dataset = generate_travel(seed=1)
-    assert (len(dataset.train), len(dataset.dev), len(dataset.test)) == (4000, 500, 500)
+    assert (len(dataset.train), len(dataset.dev), len(dataset.test)) == (2000, 500, 500)
     small = generate_travel(seed=1, train_size=7, dev_size=2, test_size=3)
     assert [len(split) for split in small.splits().values()] == [7, 2, 3]
     with pytest.raises(ValueError, match="train_size"):
@@ -103,8 +103,9 @@ def test_taipei_and_the_demo_phrasings_occur_in_train_in_both_roles(travel):
             date_tags = {tag[2:].split(".")[0] for tag in tags[on + 1 :]}
             if words[start] != "in" and len(city_tags) == 1 and len(date_tags) == 1:
                 phrasings[(opening, city_tags.pop(), date_tags.pop())] += 1
-    assert phrasings[("i would like to arrive", "toloc.city_name", "arrive_date")] >= 10
-    assert phrasings[("leave", "fromloc.city_name", "depart_date")] >= 10
+    # The default train split has 8 and 21 of them, enough for the main job to tag both demo sentences right.
+    assert phrasings[("i would like to arrive", "toloc.city_name", "arrive_date")] >= 8
+    assert phrasings[("leave", "fromloc.city_name", "depart_date")] >= 20
 
 
 def test_every_city_of_train_takes_both_roles(travel):
