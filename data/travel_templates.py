@@ -83,9 +83,11 @@ HELD_OUT_AIRLINES = ("air canada", "alaska airlines", "qantas")
 HELD_OUT_CITY_RATE = 0.1
 HELD_OUT_AIRLINE_RATE = 0.25
 
-# Share of sentences whose cue is far from the city or date it decides, and the farthest a cue may be.
+# Share of sentences whose cue is far from the city or date it decides, and the farthest a cue may be. At 20
+# words the Elman network trained with the intent head kept the cue as well as the LSTM (98.7% beyond 15 words);
+# at 25 it keeps 80.5% and the gated cells 99.2-100%; at 30 the LSTM loses it too (README, travel results).
 LONG_RANGE_SHARE = 0.25
-MAX_CUE_DISTANCE = 20
+MAX_CUE_DISTANCE = 25
 
 # The recipes' demo sentences; they are never generated.
 DEMO_SENTENCES = (
