@@ -337,7 +337,8 @@ def test_sixteen_concurrent_clients_get_answers_and_no_errors(service, tagger):
     for thread in threads:
         thread.join(timeout=120)
     assert [status for status, _ in answers] == [200] * len(sentences)
-    assert [body["results"][0] for _, body in answers] == expected
+    # Concurrent requests share model calls of varying sizes, so the confidence may round differently.
+    assert_same_answers([body["results"][0] for _, body in answers], expected)
 
 
 @pytest.mark.parametrize(
