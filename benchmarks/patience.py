@@ -18,7 +18,6 @@ patience keeps another epoch, train with it to know them.
 """
 
 import argparse
-import json
 import statistics
 import sys
 from pathlib import Path
@@ -26,6 +25,8 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.tables import RESULTS_DIR, Column, save_table
+from recipes.machinery.errors import UsageError
+from recipes.machinery.run_folder import read_json_object
 from recipes.machinery.training import replay_early_stopping
 
 RUN_FILES = ("config.json", "history.csv", "metrics.json")
@@ -57,11 +58,21 @@ def read_run(folder):
         if not (folder / name).is_file():
             raise BadRun(f"{folder / name}: missing (the run has not finished?)")
     try:
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+        config = read_json_object(folder / "config.json")
+        metrics = read_json_object(folder / "metrics.json")
+    except UsageError as error:
+        raise BadRun(str(error)) from None
+    for path, saved, keys in (
+        (folder / "config.json", config, ("data", "patience")),
+        (folder / "metrics.json", metrics, ("best_epoch", "epochs")),
+    ):
+        for key in keys:
+            if key not in saved:
+                raise BadRun(f"{path}: {key!r} is missing")
+    try:
         history = pd.read_csv(folder / "history.csv")
     except (OSError, ValueError) as error:
-        raise BadRun(f"{folder}: cannot read the run ({error})") from None
+        raise BadRun(f"{folder / 'history.csv'}: cannot read ({error})") from None
     column = f"val_{config.get('monitor', 'slot_f1')}"
     for name in (column, "seconds"):
         if name not in history.columns:

@@ -37,11 +37,11 @@ def release_compiled_programs():
     """Drops each module's models and compiled programs when it ends.
 
     Every XLA program on a CPU keeps memory mappings of its own, and the suite
-    compiles thousands in one process: kept to the end, they reach the kernel's
-    limit of mappings per process (vm.max_map_count, 65,530 by default), and
-    the process then dies in JAX's compilation cache (a segmentation fault seen
-    at nine tenths of the suite). test_recipes.py and test_intents.py alone left
-    35,578 mappings without this, 1,657 with it."""
+    compiles thousands in one process. test_recipes.py and test_intents.py
+    alone left 35,578 mappings without this (1,657 with it), against the
+    kernel's limit of 65,530 per process (vm.max_map_count's default). Without
+    it the whole suite died in JAX's compilation cache, a segmentation fault at
+    nine tenths of the way, most likely at that limit."""
     yield
     keras.backend.clear_session()
     gc.collect()

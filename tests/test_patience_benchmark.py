@@ -47,6 +47,8 @@ def test_replays_shorter_patience_on_finished_runs(tmp_path):
         ("mismatch", "history.csv: replaying patience 4 gives best epoch 2 of 6, the run says 3 of 6"),
         ("unfinished", "metrics.json: missing (the run has not finished?)"),
         ("empty", "neither a run folder nor a folder of run folders"),
+        ("no_patience", "config.json: 'patience' is missing"),
+        ("bad_json", "metrics.json line 1: not valid JSON"),
     ],
 )
 def test_runs_it_cannot_replay_exit_2_with_one_line(tmp_path, capsys, case, message):
@@ -58,6 +60,10 @@ def test_runs_it_cannot_replay_exit_2_with_one_line(tmp_path, capsys, case, mess
         finished_run(run, scores, 4, 3 if case == "mismatch" else 2)
     if case == "unfinished":
         (run / "metrics.json").unlink()
+    if case == "no_patience":
+        (run / "config.json").write_text(json.dumps({"data": "atis", "seed": 0}))
+    if case == "bad_json":
+        (run / "metrics.json").write_text("{not json")
     with pytest.raises(SystemExit) as exit_info:
         patience.main([str(tmp_path / "runs"), "--patience", "5" if case == "longer" else "3"])
     assert exit_info.value.code == 2
