@@ -39,7 +39,7 @@ import keras
 import numpy as np
 
 import custom_layers
-from benchmarks.tables import (
+from benchmarks.reporting import (
     Column,
     check_writable,
     environment_line,
@@ -48,7 +48,7 @@ from benchmarks.tables import (
     publish_table,
 )
 from custom_layers import JordanRNN, PeepholeLSTM
-from recipes.machinery import flags
+from recipes.config import flags
 
 # Layers timed, and (layer, reference, most its train step may cost relative to the reference, or None: shown only).
 # The unprefixed LSTM, SimpleRNN and GRU are the recipes' (`custom_layers`: the input projection before the loop,

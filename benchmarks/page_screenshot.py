@@ -12,9 +12,9 @@ import os
 import sys
 import tempfile
 
+from benchmarks.reporting import REPO_ROOT, RESULTS_DIR
 from benchmarks.serve_load import start_service
-from benchmarks.tables import REPO_ROOT, RESULTS_DIR
-from recipes.machinery import flags
+from recipes.config import flags
 
 
 def main(argv=None):

@@ -3,7 +3,7 @@
 A run is the same epoch for epoch until it stops (the seed fixes weights,
 shuffling and dropout), so the dev scores a run logged with patience P tell
 exactly where every patience up to P would have stopped and which epoch it
-would have kept (`recipes.machinery.training.replay_early_stopping`, the rule
+would have kept (`recipes.training.trainer.replay_early_stopping`, the rule
 training itself follows). This reads run folders (`config.json`,
 `history.csv`, `metrics.json`) and writes, for each dataset, recipe and
 patience, the epoch each run would keep, its dev score, and the epochs and
@@ -24,10 +24,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.tables import RESULTS_DIR, Column, save_table
-from recipes.machinery.errors import UsageError
-from recipes.machinery.run_folder import read_json_object
-from recipes.machinery.training import replay_early_stopping
+from benchmarks.reporting import RESULTS_DIR, Column, save_table
+from recipes.config.errors import UsageError
+from recipes.training.run_folder import read_json_object
+from recipes.training.trainer import replay_early_stopping
 
 RUN_FILES = ("config.json", "history.csv", "metrics.json")
 

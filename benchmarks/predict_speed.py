@@ -41,7 +41,7 @@ import keras
 import numpy as np
 
 import data
-from benchmarks.tables import (
+from benchmarks.reporting import (
     Column,
     check_writable,
     environment_line,
@@ -50,7 +50,8 @@ from benchmarks.tables import (
     publish_table,
 )
 from data.batching import encode_split, make_batches
-from recipes.machinery import errors, flags, model_parts
+from recipes.config import errors, flags
+from recipes.model import parts as model_parts
 from recipes.predict import OnnxTagger, Tagger
 
 BATCHED_TARGET = 5000  # sentences per second, batched

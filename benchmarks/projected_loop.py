@@ -25,9 +25,11 @@ import keras
 
 import custom_layers
 import data
-from benchmarks.tables import Column, check_writable, environment_line, output_stem, publish_table
+from benchmarks.reporting import Column, check_writable, environment_line, output_stem, publish_table
 from data.batching import encode_split
-from recipes.machinery import flags, model_parts, training
+from recipes.config import flags
+from recipes.model import parts as model_parts
+from recipes.training import trainer as training
 
 RECIPES = ("lstm", "gru", "elman")
 KERAS_NAMES = {"lstm": "LSTM", "gru": "GRU", "elman": "SimpleRNN"}

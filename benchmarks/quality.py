@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.tables import Column, save_table
+from benchmarks.reporting import Column, save_table
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,7 +55,7 @@ class StaleRun(Exception):
 
 def expected_config(name, seed, args):
     """The settings `python -m recipes.<name>` would train with, as its config.json records them."""
-    from recipes.machinery import flags, settings
+    from recipes.config import flags, settings
 
     module = importlib.import_module(f"recipes.{name}")
     parsed = flags.parse_settings(

@@ -40,9 +40,9 @@ from pathlib import Path
 import numpy as np
 
 import data
-from benchmarks.tables import REPO_ROOT, Column, check_writable, environment_line, output_stem, publish_table
+from benchmarks.reporting import REPO_ROOT, Column, check_writable, environment_line, output_stem, publish_table
 from data.batching import bucket_length
-from recipes.machinery import errors, flags
+from recipes.config import errors, flags
 from recipes.predict import ENGINE_HELP, ENGINES, Tagger, load_tagger
 
 CLIENTS_TARGET = 16

@@ -22,7 +22,7 @@ The two are trained in turn, one epoch each, so that both see the same load on
 a shared machine. The first epoch is a warm-up (it compiles); the throughput is
 the real words of the training split divided by the median time of the other
 epochs. After the last epoch both tag the test split through
-`tagging.predict_split` and are scored with `recipes.scoring.score`.
+`tagging.predict_split` and are scored with `recipes.model.scoring.score`.
 
 Run it from the repository root:
 
@@ -45,7 +45,7 @@ import numpy as np
 
 import custom_layers  # noqa: F401  (registers the custom layers, which the baseline clones)
 import data
-from benchmarks.tables import (
+from benchmarks.reporting import (
     Column,
     check_writable,
     environment_line,
@@ -55,8 +55,12 @@ from benchmarks.tables import (
 )
 from custom_layers.projected_rnn import KERAS_LAYERS
 from data.batching import DEFAULT_BUCKETS, encode_split
-from recipes import scoring
-from recipes.machinery import flags, model_parts, recipe, settings, tagging, training
+from recipes.config import flags, settings
+from recipes.inference import engines as tagging
+from recipes.model import parts as model_parts
+from recipes.model import scoring
+from recipes.training import recipe
+from recipes.training import trainer as training
 
 CELLS = ("elman", "jordan", "lstm", "peephole_lstm", "gru")
 UNITS = 128  # units per direction

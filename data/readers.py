@@ -14,7 +14,7 @@ Formats read by `load_dataset`:
   (space-separated words), a `tags` column (space-separated tags), optionally
   an `intent` (or `label`) column and a `split` column (`train`, `dev` or
   `valid`, `test`); `columns="word=2,tag=3"` picks fields by number instead
-  (see `data.tables`).
+  (see `data.delimited`).
 
 Tags are BIO (`B-city`, `I-city`, `O`), IOB1 (a chunk may start with `I-`) or
 BIOES: `S-city` and `E-city` are read as `B-city` and `I-city` (`to_bio`), so

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from data.columns import ColumnSpec, parse_columns, read_column_file
+from data.delimited import read_table_file
 from data.download import DIGESTS, default_cache_dir
 from data.readers import (
     COLUMN_SUFFIXES,
@@ -17,7 +18,6 @@ from data.readers import (
     read_folder,
     to_bio,
 )
-from data.tables import read_table_file
 from data.travel import generate_travel
 
 BUILT_IN = ("travel",)

@@ -42,7 +42,7 @@ of the `context` file that `python -m data write travel DIR` writes is
     - - - - - - - - - - - - - - - - 12 - 14
 
 ("taipei" is 12 words after "arrive", "monday" 14).
-`recipes.scoring.context_accuracy` scores a tagger on those words, by distance.
+`recipes.model.scoring.context_accuracy` scores a tagger on those words, by distance.
 
 Some cities and airlines never occur in train, only in dev and test, so the
 scores also show what happens to words the model has never seen. No sentence

@@ -20,7 +20,7 @@ By default it goes to `RUN/export/onnx/` or `RUN/export/saved_model/`
 all: in a temporary folder beside it, swapped in at the end.
 
 ONNX is written straight from the model's layers where it can be
-(`recipes.machinery.onnx_graph`: the recurrent layers become ONNX's own
+(`recipes.exporting.onnx_graph`: the recurrent layers become ONNX's own
 `LSTM`, `GRU` and `RNN` nodes, the CRF's Viterbi two `Scan`s), under any
 backend. A layer without an ONNX form there (the Jordan network, a
 full-matrix peephole LSTM) sends the whole model through tf2onnx instead,
@@ -46,10 +46,11 @@ import onnx
 from custom_layers.projected_rnn import with_keras_layers
 from data.atomic import PARTIAL_PREFIX, atomic_write_text, replace_folder
 from data.command_line import Parser, exit_on_errors
-from recipes.machinery import exported, onnx_graph
-from recipes.machinery.errors import EXIT_CODES, ExportFailed, UsageError, first_line
-from recipes.machinery.flags import describe
-from recipes.machinery.model_parts import model_input_features
+from recipes.config.errors import EXIT_CODES, ExportFailed, UsageError, first_line
+from recipes.config.flags import describe
+from recipes.exporting import decoded as exported
+from recipes.exporting import onnx_graph
+from recipes.model.parts import model_input_features
 from recipes.predict import Tagger
 
 PROG = "python -m recipes.export"

@@ -19,9 +19,9 @@ Run it:
 import keras
 
 import custom_layers
-from recipes.machinery import model_parts
-from recipes.machinery.recipe import recipe_main
-from recipes.machinery.settings import SHARED
+from recipes.config.settings import SHARED
+from recipes.model import parts as model_parts
+from recipes.training.recipe import recipe_main
 
 # Hyperparameters: each one is also a flag (`--depth 3`); edit them here to change the defaults.
 depth = 1  # Try 1 to 4: deeper stacks combine longer patterns (on ATIS one wide layer beat two of 128)

@@ -41,11 +41,11 @@ import custom_layers  # noqa: F401  (registers the custom layers for loading)
 import data
 from data.batching import DEFAULT_BUCKETS
 from data.command_line import Parser, exit_on_errors
-from recipes.machinery import exported
-from recipes.machinery.errors import EXIT_CODES, UsageError, first_line
-from recipes.machinery.flags import batch_size, describe
-from recipes.machinery.model_parts import has_intent, tag_output
-from recipes.machinery.tagging import tag_sentences
+from recipes.config.errors import EXIT_CODES, UsageError, first_line
+from recipes.config.flags import batch_size, describe
+from recipes.exporting import decoded as exported
+from recipes.inference.engines import tag_sentences
+from recipes.model.parts import has_intent, tag_output
 
 ENGINES = ("keras", "onnx")
 ENGINE_HELP = (
@@ -103,7 +103,7 @@ class Tagger:
         return has_intent(self.model)
 
     def tag(self, sentences, batch_size=64, pretokenized=False, buckets=DEFAULT_BUCKETS):
-        """Tags raw sentences (strings; words split as `recipes.machinery.tagging.split_words`
+        """Tags raw sentences (strings; words split as `recipes.inference.engines.split_words`
         does, or with `pretokenized` on white space only, as Hugging Face's
         `is_split_into_words` takes words already split).
 

@@ -41,10 +41,10 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException
 
 from data.command_line import Parser, exit_on_errors, one_line
-from recipes.machinery.compile_cache import COMPILE_CACHE, COMPILE_CACHE_HELP, use_compile_cache
-from recipes.machinery.errors import EXIT_CODES, UsageError
-from recipes.machinery.flags import batch_size, describe, port_number, positive_int
-from recipes.machinery.serving import BadRequest, BatchQueue, Limits, parse_request, warm_up_shapes, words_of
+from recipes.config.compile_cache import COMPILE_CACHE, COMPILE_CACHE_HELP, use_compile_cache
+from recipes.config.errors import EXIT_CODES, UsageError
+from recipes.config.flags import batch_size, describe, port_number, positive_int
+from recipes.inference.serving import BadRequest, BatchQueue, Limits, parse_request, warm_up_shapes, words_of
 from recipes.predict import ENGINE_HELP, ENGINES, load_tagger
 
 PAGE = Path(__file__).with_name("serve_page.html")

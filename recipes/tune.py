@@ -97,15 +97,15 @@ import keras_tuner
 
 from data.command_line import exit_on_errors
 from recipes import elman, gru, jordan, lstm, peephole_lstm
-from recipes.machinery import search_flags
-from recipes.machinery.errors import EXIT_CODES, SearchFailed, TrainingDiverged
-from recipes.machinery.flags import describe
-from recipes.machinery.model_parts import compile_model
-from recipes.machinery.recipe import fit_encoder, load_data, run_recipe
-from recipes.machinery.search_flags import check_args, check_data, launcher_free
-from recipes.machinery.search_folder import prepare_project, save_last_good
-from recipes.machinery.search_launcher import run_distributed
-from recipes.machinery.search_results import (
+from recipes.config.errors import EXIT_CODES, SearchFailed, TrainingDiverged
+from recipes.config.flags import describe
+from recipes.config.settings import HEADS, MODEL_FLAGS, SHARED
+from recipes.model.parts import compile_model
+from recipes.search import command_line as search_flags
+from recipes.search.command_line import check_args, check_data, launcher_free
+from recipes.search.folder import prepare_project, save_last_good
+from recipes.search.launcher import run_distributed
+from recipes.search.results import (
     DEV_SCORES,
     HYPERPARAMETERS,
     OBJECTIVE_NAMES,
@@ -115,8 +115,8 @@ from recipes.machinery.search_results import (
     ranked,
     write_tables,
 )
-from recipes.machinery.settings import HEADS, MODEL_FLAGS, SHARED
-from recipes.machinery.training import train
+from recipes.training.recipe import fit_encoder, load_data, run_recipe
+from recipes.training.trainer import train
 
 PROG = "python -m recipes.tune"
 

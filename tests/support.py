@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from recipes import lstm
-from recipes.machinery import checkpoints, flags
+from recipes.config import flags
+from recipes.training import checkpoints
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RECIPES = ["elman", "jordan", "lstm", "peephole_lstm", "gru", "feedforward"]

@@ -5,8 +5,8 @@ import pytest
 
 import data
 from data.batching import PAD_TAG, bucket_length, encode_split, make_batches
-from recipes.machinery import recipe
-from recipes.machinery.training import TrainingBatches
+from recipes.training import recipe
+from recipes.training.trainer import TrainingBatches
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,9 @@ import pandas as pd
 import pytest
 
 from recipes import lstm, tune
-from recipes.machinery import checkpoints, flags, settings, training
+from recipes.config import flags, settings
+from recipes.training import checkpoints
+from recipes.training import trainer as training
 from support import (  # noqa: F401  (compilation_cache: an autouse fixture of this module)
     TINY_SEARCH,
     assert_same_training,

@@ -16,7 +16,7 @@ import pytest
 
 import data.__main__ as data_cli
 from recipes import lstm, predict, tune
-from recipes.machinery import search_folder
+from recipes.search import folder as search_folder
 from support import (  # noqa: F401  (compilation_cache: an autouse fixture of this module)
     RECIPES,
     REPO_ROOT,

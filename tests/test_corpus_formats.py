@@ -11,7 +11,7 @@ import pytest
 from data import ColumnSpec, DatasetError, load_dataset, parse_columns
 from data.__main__ import main as data_main
 from data.columns import read_column_file
-from data.tables import read_table_file
+from data.delimited import read_table_file
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -22,8 +22,11 @@ import pytest
 import data
 from data.batching import encode_split, make_batches
 from recipes import export, gru, jordan, lstm, peephole_lstm, predict
-from recipes.machinery import exported, model_parts, run_folder, tagging
-from recipes.machinery.errors import ExportFailed
+from recipes.config.errors import ExportFailed
+from recipes.exporting import decoded as exported
+from recipes.inference import engines as tagging
+from recipes.model import parts as model_parts
+from recipes.training import run_folder
 from support import (  # noqa: F401  (compilation_cache: an autouse fixture of this module)
     compilation_cache,
     exit_status,
@@ -66,7 +69,7 @@ def dataset(tiny_data):
 @pytest.fixture(scope="module")
 def runs(dataset, tmp_path_factory):
     """Run folders (model.keras, encoder.json) of the four variants."""
-    from recipes.machinery import recipe
+    from recipes.training import recipe
 
     encoder = recipe.fit_encoder(dataset.train)
     folders = {}

@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 
 from data import ColumnSpec, DatasetError, load_dataset, parse_columns
 from data.columns import read_column_file
+from data.delimited import read_table_file
 from data.readers import to_bio
-from data.tables import read_table_file
-from recipes.machinery.errors import UsageError
-from recipes.machinery.tagging import split_words
+from recipes.config.errors import UsageError
+from recipes.inference.engines import split_words
 from recipes.predict import read_sentences
 
 SETTINGS = dict(deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])

@@ -15,8 +15,12 @@ import pytest
 
 import data
 from data.batching import PAD_TAG, encode_split, make_batches
-from recipes import lstm, predict, scoring
-from recipes.machinery import flags, model_parts, recipe, run_folder, tagging
+from recipes import lstm, predict
+from recipes.config import flags
+from recipes.inference import engines as tagging
+from recipes.model import parts as model_parts
+from recipes.model import scoring
+from recipes.training import recipe, run_folder
 from support import exit_status, one_line_error, recipe_argv
 
 RECIPES = ("feedforward", "elman", "jordan", "lstm", "peephole_lstm", "gru")

@@ -1,4 +1,4 @@
-"""`recipes.machinery.onnx_graph`: the ONNX graph written from a tagger's layers decodes as Keras does.
+"""`recipes.exporting.onnx_graph`: the ONNX graph written from a tagger's layers decodes as Keras does.
 
 Every recipe's model and the options that change its layers (encodings, window,
 depth, one direction or two, heads, poolings, the intent fed to the tag head),
@@ -18,7 +18,10 @@ import custom_layers
 import data
 from data.batching import encode_split, make_batches
 from recipes import elman, feedforward, gru, jordan, lstm, peephole_lstm
-from recipes.machinery import model_parts, onnx_graph, recipe, tagging
+from recipes.exporting import onnx_graph
+from recipes.inference import engines as tagging
+from recipes.model import parts as model_parts
+from recipes.training import recipe
 from support import random_crf_tagger
 
 TINY = {"units": 8, "embedding_dim": 8}

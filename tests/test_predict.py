@@ -13,7 +13,7 @@ import pytest
 import data
 from data.batching import bucket_length, encode_split, make_batches
 from recipes import predict
-from recipes.machinery import tagging
+from recipes.inference import engines as tagging
 from support import (  # noqa: F401  (compilation_cache: an autouse fixture of this module)
     compilation_cache,
     exit_status,

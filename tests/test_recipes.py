@@ -13,8 +13,9 @@ import keras
 import pytest
 
 import data
-from recipes import scoring
-from recipes.machinery import flags, settings, tagging
+from recipes.config import flags, settings
+from recipes.inference import engines as tagging
+from recipes.model import scoring
 from recipes.predict import Tagger
 
 RECIPES = ["elman", "jordan", "lstm", "peephole_lstm", "gru", "feedforward"]

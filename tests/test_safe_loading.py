@@ -14,7 +14,7 @@ import data
 import data.__main__ as data_cli
 from data.atomic import atomic_write_text
 from data.download import DIGESTS
-from recipes.machinery import checkpoints, run_folder
+from recipes.training import checkpoints, run_folder
 from support import (  # noqa: F401  (compilation_cache: an autouse fixture of this module)
     REPO_ROOT,
     compilation_cache,

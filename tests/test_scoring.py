@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from recipes.scoring import chunks, context_accuracy, score, slot_values
+from recipes.model.scoring import chunks, context_accuracy, score, slot_values
 
 CASES = json.loads((Path(__file__).parent / "fixtures" / "seqeval_cases.json").read_text())
 

@@ -1,4 +1,4 @@
-"""The search folder (`recipes.machinery.search_folder`): keras-tuner's state kept as a last good copy
+"""The search folder (`recipes.search.folder`): keras-tuner's state kept as a last good copy
 after every finished trial, and put back where a file no longer parses."""
 
 import json
@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from recipes import tune
-from recipes.machinery.errors import UsageError
-from recipes.machinery.search_flags import check_args
-from recipes.machinery.search_folder import ADDED_LATER, prepare_project, search_settings
+from recipes.config.errors import UsageError
+from recipes.search.command_line import check_args
+from recipes.search.folder import ADDED_LATER, prepare_project, search_settings
 from support import TINY_SEARCH, exit_status
 
 

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 import data
 from data.batching import DEFAULT_BUCKETS
 from recipes import export, serve
-from recipes.machinery.serving import Limits
+from recipes.inference.serving import Limits
 from recipes.predict import OnnxTagger, Tagger
 from support import (  # noqa: F401  (compilation_cache: an autouse fixture of this module)
     REPO_ROOT,

@@ -6,7 +6,7 @@ import keras
 import pytest
 
 import data
-from recipes.machinery import recipe
+from recipes.training import recipe
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,13 @@ import pytest
 
 import data
 from data.batching import encode_split, make_batches
-from recipes import lstm, scoring
-from recipes.machinery import model_parts, recipe, tagging, training
-from recipes.machinery.settings import Settings
+from recipes import lstm
+from recipes.config.settings import Settings
+from recipes.inference import engines as tagging
+from recipes.model import parts as model_parts
+from recipes.model import scoring
+from recipes.training import recipe
+from recipes.training import trainer as training
 
 
 @pytest.fixture(scope="module")

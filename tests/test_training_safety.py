@@ -8,7 +8,8 @@ import numpy as np
 
 import data
 from recipes import lstm
-from recipes.machinery import model_parts, recipe
+from recipes.model import parts as model_parts
+from recipes.training import recipe
 from support import (  # noqa: F401  (compilation_cache: an autouse fixture of this module)
     assert_same_training,
     compilation_cache,

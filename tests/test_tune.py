@@ -23,9 +23,9 @@ import pytest
 
 import data
 from recipes import tune
-from recipes.machinery import recipe
-from recipes.machinery.settings import SHARED
+from recipes.config.settings import SHARED
 from recipes.predict import Tagger
+from recipes.training import recipe
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

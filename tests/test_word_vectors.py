@@ -3,7 +3,8 @@ import pytest
 
 import data
 from recipes import lstm
-from recipes.machinery import errors, model_parts
+from recipes.config import errors
+from recipes.model import parts as model_parts
 
 
 @pytest.fixture

@@ -29,8 +29,8 @@ from keras import ops
 
 import data
 from custom_layers.crf import top_index
-from recipes.machinery.errors import UsageError, first_line
-from recipes.machinery.model_parts import crf_layer, has_intent, model_input_features
+from recipes.config.errors import UsageError, first_line
+from recipes.model.parts import crf_layer, has_intent, model_input_features
 
 EXPORT_FORMAT = "slot-rnn-export"
 DESCRIPTION_FILE = "export.json"
@@ -213,7 +213,7 @@ def read_description(folder):
 
 class OnnxEngine:
     """Runs an ONNX export with onnxruntime, one `data.batching.Batch` at a time,
-    as `recipes.machinery.tagging` runs a Keras model."""
+    as `recipes.inference.engines` runs a Keras model."""
 
     # onnxruntime compiles nothing per shape: rows of filler would only add work.
     fill = False

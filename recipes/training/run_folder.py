@@ -24,8 +24,8 @@ import json
 from pathlib import Path
 
 from data.atomic import atomic_path, atomic_write_text
-from recipes.machinery.errors import UsageError, first_line
-from recipes.machinery.settings import as_config
+from recipes.config.errors import UsageError, first_line
+from recipes.config.settings import as_config
 
 RUN_FILES = ("model.keras", "encoder.json", "metrics.json", "history.csv", "test_predictions.txt")
 

@@ -16,8 +16,8 @@ import math
 
 import data
 from data.command_line import Parser
-from recipes.machinery.compile_cache import COMPILE_CACHE_HELP
-from recipes.machinery.settings import (
+from recipes.config.compile_cache import COMPILE_CACHE_HELP
+from recipes.config.settings import (
     ENCODINGS,
     HEADS,
     INTENT_POOLINGS,

@@ -14,9 +14,9 @@ import re
 from pathlib import Path
 
 from data.command_line import Parser
-from recipes.machinery import flags
-from recipes.machinery.errors import UsageError
-from recipes.machinery.settings import ENCODINGS, HEADS, INTENT_POOLINGS, SHARED
+from recipes.config import flags
+from recipes.config.errors import UsageError
+from recipes.config.settings import ENCODINGS, HEADS, INTENT_POOLINGS, SHARED
 
 TUNERS = ("random", "bayesian", "hyperband")
 # What a search may maximise: a dev score of every trial's best epoch (frame accuracy: the intent and

@@ -18,8 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-from recipes.machinery.errors import SearchFailed
-from recipes.machinery.search_results import load_trials, write_tables
+from recipes.config.errors import SearchFailed
+from recipes.search.results import load_trials, write_tables
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

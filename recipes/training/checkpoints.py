@@ -25,10 +25,10 @@ import numpy as np
 
 import data
 from data.atomic import PARTIAL_GLOB, atomic_path, atomic_write_text, replace
-from recipes.machinery.errors import UsageError, first_line
-from recipes.machinery.model_parts import compile_model
-from recipes.machinery.run_folder import read_json_object, trim_history
-from recipes.machinery.settings import MODEL_FLAGS, MONITORS, model_options
+from recipes.config.errors import UsageError, first_line
+from recipes.config.settings import MODEL_FLAGS, MONITORS, model_options
+from recipes.model.parts import compile_model
+from recipes.training.run_folder import read_json_object, trim_history
 
 CHECKPOINT_FILES = ("best.weights.h5", "last.weights.h5", "optimizer.npz")
 CHECKPOINT_STATE = {

@@ -22,11 +22,11 @@ from pathlib import Path
 import keras
 
 from data.batching import DEFAULT_BUCKETS, encode_split, make_batches
-from recipes import scoring
-from recipes.machinery.checkpoints import write_checkpoint
-from recipes.machinery.errors import TrainingDiverged, UsageError
-from recipes.machinery.model_parts import crf_layer, has_intent, model_input_features
-from recipes.machinery.tagging import predict_batches
+from recipes.config.errors import TrainingDiverged, UsageError
+from recipes.inference.engines import predict_batches
+from recipes.model import scoring
+from recipes.model.parts import crf_layer, has_intent, model_input_features
+from recipes.training.checkpoints import write_checkpoint
 
 
 class TrainingBatches(keras.utils.PyDataset):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from data.atomic import atomic_write_bytes, atomic_write_text
 from data.sources import BUILT_IN, DOWNLOADABLE
-from recipes.machinery.errors import UsageError
+from recipes.config.errors import UsageError
 
 # The flags that define a search: a rerun in the same folder must repeat them.
 SEARCH_FLAGS = (

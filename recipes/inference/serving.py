@@ -23,7 +23,7 @@ import functools
 import json
 
 from data.batching import DEFAULT_BUCKETS, bucket_length
-from recipes.machinery.tagging import split_words
+from recipes.inference.engines import split_words
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,15 +19,15 @@ import keras
 
 import data
 from data.command_line import exit_on_errors
-from recipes import scoring
-from recipes.machinery import checkpoints, report, run_folder
-from recipes.machinery.compile_cache import use_compile_cache
-from recipes.machinery.errors import EXIT_CODES
-from recipes.machinery.flags import describe, parse_settings
-from recipes.machinery.model_parts import compile_model, has_intent, inference_view, set_word_vectors
-from recipes.machinery.settings import model_options
-from recipes.machinery.tagging import predict_frames, tag_sentences
-from recipes.machinery.training import check_monitor, train
+from recipes.config.compile_cache import use_compile_cache
+from recipes.config.errors import EXIT_CODES
+from recipes.config.flags import describe, parse_settings
+from recipes.config.settings import model_options
+from recipes.inference.engines import predict_frames, tag_sentences
+from recipes.model import scoring
+from recipes.model.parts import compile_model, has_intent, inference_view, set_word_vectors
+from recipes.training import checkpoints, report, run_folder
+from recipes.training.trainer import check_monitor, train
 
 LECTURE_SENTENCES = (
     "i would like to arrive taipei on november 2nd",

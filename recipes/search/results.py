@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from data.atomic import atomic_path, atomic_write_text
-from recipes.machinery.tables import Column, markdown_table
+from recipes.training.tables import Column, markdown_table
 
 # Hyperparameters in the order the columns of results.csv show them.
 HYPERPARAMETERS = (

@@ -29,8 +29,8 @@ from custom_layers import (
     bio_transition_mask,
 )
 from data.batching import PAD_TAG
-from recipes.machinery.errors import UsageError
-from recipes.machinery.settings import ENCODINGS, HEADS, INTENT_POOLINGS, SHARED, intent_weight_for
+from recipes.config.errors import UsageError
+from recipes.config.settings import ENCODINGS, HEADS, INTENT_POOLINGS, SHARED, intent_weight_for
 
 
 def input_features(encoding):

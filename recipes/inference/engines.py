@@ -20,8 +20,8 @@ import numpy as np
 
 import data
 from data.batching import DEFAULT_BUCKETS, encode_split, make_batches
-from recipes import scoring
-from recipes.machinery.model_parts import crf_layer, has_intent, model_input_features
+from recipes.model import scoring
+from recipes.model.parts import crf_layer, has_intent, model_input_features
 
 
 class _CRFDecoder(keras.Model):
@@ -53,7 +53,7 @@ def _softmax(logits):
 class KerasEngine:
     """A Keras tagger as `predict_batches` runs it, one batch at a time.
 
-    Every engine (this one, `recipes.machinery.exported.OnnxEngine`) has
+    Every engine (this one, `recipes.exporting.decoded.OnnxEngine`) has
     `features` (the batch inputs it reads), `has_intent`, `fill` (how a
     bucket's last, smaller batch is filled: `data.batching.make_batches`'s
     `fill`), and `predict_batch(batch)`, which returns the best tag ids

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 from data.batching import DEFAULT_BUCKETS
-from recipes.machinery.compile_cache import COMPILE_CACHE
+from recipes.config.compile_cache import COMPILE_CACHE
 
 ENCODINGS = ("onehot", "embedding", "trigram", "embedding+trigram")
 HEADS = ("softmax", "crf")

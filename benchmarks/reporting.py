@@ -1,4 +1,4 @@
-"""What the benchmarks share besides the table writer (`recipes.machinery.tables`, re-exported
+"""What the benchmarks share besides the table writer (`recipes.training.tables`, re-exported
 here): where results go, the machine's description, peak memory.
 
     save_table(output_stem(args.output, "train_speed_jax"), "Training speed", columns, rows,
@@ -11,7 +11,7 @@ import resource
 import sys
 from pathlib import Path
 
-from recipes.machinery.tables import Column, markdown_table, save_table
+from recipes.training.tables import Column, markdown_table, save_table
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"

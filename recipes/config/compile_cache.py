@@ -15,7 +15,7 @@ from pathlib import Path
 
 import keras
 
-from recipes.machinery.errors import UsageError
+from recipes.config.errors import UsageError
 
 COMPILE_CACHE = Path.home() / ".cache" / "slot-rnn" / "jax-compilation"
 COMPILE_CACHE_HELP = (

@@ -37,7 +37,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 import custom_layers
-from recipes.machinery.model_parts import crf_layer
+from recipes.model.parts import crf_layer
 
 OPSET = 17
 TAG_OUTPUT, INTENT_OUTPUT = "tag_ids", "intent_probabilities"
