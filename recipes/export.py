@@ -50,6 +50,7 @@ from recipes.config.errors import EXIT_CODES, ExportFailed, UsageError, first_li
 from recipes.config.flags import describe
 from recipes.exporting import decoded as exported
 from recipes.exporting import onnx_graph
+from recipes.inference import export_folder
 from recipes.model.parts import model_input_features
 from recipes.predict import Tagger
 
@@ -77,10 +78,12 @@ def export_run(model_dir, export_format="onnx", output=None):
     target = Path(output) if output is not None else default_output(model_dir, export_format)
     check_target(target, flag)
     with staging_folder(target, flag) as staging:
-        converter = write_artifact(tagger.model, model_dir, export_format, staging / exported.ARTIFACTS[export_format])
-        tagger.encoder.save(staging / exported.ENCODER_FILE)
+        converter = write_artifact(
+            tagger.model, model_dir, export_format, staging / export_folder.ARTIFACTS[export_format]
+        )
+        tagger.encoder.save(staging / export_folder.ENCODER_FILE)
         described = exported.description(tagger.model, tagger.encoder, export_format, converter)
-        atomic_write_text(staging / exported.DESCRIPTION_FILE, json.dumps(described, indent=2) + "\n")
+        atomic_write_text(staging / export_folder.DESCRIPTION_FILE, json.dumps(described, indent=2) + "\n")
     return target
 
 
@@ -89,7 +92,7 @@ def check_target(target, flag):
     (it would be replaced whole)."""
     if target.exists() and not target.is_dir():
         raise UsageError(f"{flag} {target}: exists and is not a folder")
-    if target.is_dir() and any(target.iterdir()) and not (target / exported.DESCRIPTION_FILE).is_file():
+    if target.is_dir() and any(target.iterdir()) and not (target / export_folder.DESCRIPTION_FILE).is_file():
         raise UsageError(f"{flag} {target}: a folder that holds no export; choose an empty or new folder")
 
 

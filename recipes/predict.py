@@ -43,7 +43,7 @@ from data.batching import DEFAULT_BUCKETS
 from data.command_line import Parser, exit_on_errors
 from recipes.config.errors import EXIT_CODES, UsageError, first_line
 from recipes.config.flags import batch_size, describe
-from recipes.exporting import decoded as exported
+from recipes.inference import export_folder
 from recipes.inference.engines import tag_sentences
 from recipes.model.parts import has_intent, tag_output
 
@@ -144,8 +144,8 @@ class OnnxTagger:
             folder = Path(export_dir)
             if not folder.is_dir():
                 raise UsageError(f"--export-dir {export_dir}: no such folder")
-        described, encoder = exported.read_description(folder)
-        return cls(exported.OnnxEngine.load(folder, described), encoder)
+        described, encoder = export_folder.read_description(folder)
+        return cls(export_folder.OnnxEngine.load(folder, described), encoder)
 
     @property
     def has_intent(self):

@@ -25,6 +25,7 @@ from recipes import export, gru, jordan, lstm, peephole_lstm, predict
 from recipes.config.errors import ExportFailed
 from recipes.exporting import decoded as exported
 from recipes.inference import engines as tagging
+from recipes.inference import export_folder
 from recipes.model import parts as model_parts
 from recipes.training import run_folder
 from support import (  # noqa: F401  (compilation_cache: an autouse fixture of this module)
@@ -319,4 +320,4 @@ def test_a_failed_export_leaves_nothing_half_written(untrained_run, tmp_path, ca
     (earlier / "export.json").write_text('{"format": "slot-rnn-export"}')
     assert exit_status(export.main, ["--model-dir", str(run), "--output", str(earlier)]) == 1
     capsys.readouterr()
-    assert [path.name for path in earlier.iterdir()] == [exported.DESCRIPTION_FILE] and not leftovers(tmp_path)
+    assert [path.name for path in earlier.iterdir()] == [export_folder.DESCRIPTION_FILE] and not leftovers(tmp_path)

@@ -37,10 +37,10 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 import custom_layers
+from recipes.inference.export_folder import INTENT_OUTPUT, TAG_OUTPUT
 from recipes.model.parts import crf_layer
 
 OPSET = 17
-TAG_OUTPUT, INTENT_OUTPUT = "tag_ids", "intent_probabilities"
 ACTIVATIONS = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu"}  # Keras name -> ONNX recurrent activation
 
 
