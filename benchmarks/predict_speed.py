@@ -2,8 +2,8 @@
 Title: Tagging speed: batched throughput and single-sentence latency of a trained run folder
 Description: Sentences tagged per second over a test split, and p50/p95 latency of one sentence, through `Tagger.tag` and `OnnxTagger.tag`.
 
-The run folder is loaded once with `recipes.predict.Tagger.load` (Keras) and,
-with the ONNX engine, once with `recipes.predict.OnnxTagger.load` (its export
+The run folder is loaded once with `recipes.inference.Tagger.load` (Keras) and,
+with the ONNX engine, once with `recipes.inference.OnnxTagger.load` (its export
 in `RUN/export/onnx/`, from `python -m recipes.export --model-dir RUN`); every
 measurement then goes through `.tag`, the function `python -m
 recipes.predict --engine keras|onnx` and Python callers use (raw strings in;
@@ -51,8 +51,8 @@ from benchmarks.reporting import (
 )
 from data.batching import encode_split, make_batches
 from recipes.config import errors, flags
+from recipes.inference.tagger import OnnxTagger, Tagger
 from recipes.model import parts as model_parts
-from recipes.predict import OnnxTagger, Tagger
 
 BATCHED_TARGET = 5000  # sentences per second, batched
 LATENCY_TARGET_MS = 15  # single-sentence p50
@@ -141,7 +141,7 @@ def make_parser():
     parser = flags.Parser(
         prog="python -m benchmarks.predict_speed",
         description="Batched tagging throughput and single-sentence latency of a run folder through "
-        "recipes.predict.Tagger.tag and OnnxTagger.tag. The backend is KERAS_BACKEND's.",
+        "recipes.inference.Tagger.tag and OnnxTagger.tag. The backend is KERAS_BACKEND's.",
     )
     add = parser.add_argument
     add("--model-dir", required=True, help="a finished run folder (model.keras, encoder.json)")
@@ -308,7 +308,7 @@ def main(argv=None):
         "model only: length-bucketed batches, prebuilt, through model.predict_on_batch (Keras) or the "
         "onnxruntime session (ONNX) alone (no encoding of words, decoding of tags or slot merging); each "
         "bucket's last batch filled with empty rows to the batch size (make_batches(fill=True)), to the next "
-        "power of two (fill='power_of_two', what tagging.predict_split asks for), or not at all (fill=False)",
+        "power of two (fill='power_of_two', what recipes.inference.tagger.predict asks for), or not at all (fill=False)",
         f"single sentence: {len(chosen)} test sentences, one .tag call each, after an untimed pass over "
         "the same sentences, the engines and batch sizes taking turns sentence by sentence; sentences/s is "
         "1 / mean latency",

@@ -43,7 +43,7 @@ import data
 from benchmarks.reporting import REPO_ROOT, Column, check_writable, environment_line, output_stem, publish_table
 from data.batching import bucket_length
 from recipes.config import errors, flags
-from recipes.predict import ENGINE_HELP, ENGINES, Tagger, load_tagger
+from recipes.inference.tagger import ENGINE_HELP, ENGINES, Tagger, load_tagger
 
 CLIENTS_TARGET = 16
 THROUGHPUT_TARGET = 0.70  # of Tagger.tag's batched sentences/s

@@ -22,7 +22,7 @@ The two are trained in turn, one epoch each, so that both see the same load on
 a shared machine. The first epoch is a warm-up (it compiles); the throughput is
 the real words of the training split divided by the median time of the other
 epochs. After the last epoch both tag the test split through
-`tagging.predict_split` and are scored with `recipes.model.scoring.score`.
+`recipes.inference.tagger.predict_sentences` and are scored with `recipes.model.scoring.score`.
 
 Run it from the repository root:
 
@@ -56,7 +56,8 @@ from benchmarks.reporting import (
 from custom_layers.projected_rnn import KERAS_LAYERS
 from data.batching import DEFAULT_BUCKETS, encode_split
 from recipes.config import flags, settings
-from recipes.inference import engines as tagging
+from recipes.inference.engines import KerasEngine
+from recipes.inference.tagger import predict_sentences
 from recipes.model import parts as model_parts
 from recipes.model import scoring
 from recipes.training import recipe
@@ -184,9 +185,9 @@ class EpochTimer(keras.callbacks.Callback):
 
 def test_f1(model, encoder, test_split):
     with warnings.catch_warnings():
-        # The baseline takes a bare array; predict_split hands it {"words": ...}, which Keras maps by name.
+        # The baseline takes a bare array; predict hands it {"words": ...}, which Keras maps by name.
         warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match", category=UserWarning)
-        predicted = tagging.predict_split(model, encoder, test_split)
+        predicted = predict_sentences(KerasEngine(model), encoder, test_split.words).tags
     return scoring.score(test_split.tags, predicted)["f1"]
 
 

@@ -63,18 +63,24 @@ def encode_split(encoder, split, with_tags=True, with_intents=True):
     (which the intent loss skips); they only feed the loss, while scoring
     always reads the gold tag and intent strings of the split itself.
     """
-    word_ids = [np.asarray(encoder.encode_words(words), dtype=np.int32) for words in split.words]
-    trigram_ids = [
-        np.asarray(encoder.encode_trigrams(words), dtype=np.int32).reshape(len(words), encoder.max_trigrams)
-        for words in split.words
-    ]
+    encoded = encode_sentences(encoder, split.words)
     tag_ids = None
     if with_tags and split.tags is not None:
         tag_ids = [np.asarray(encoder.encode_tags(tags, unknown="O"), dtype=np.int32) for tags in split.tags]
     intent_ids = None
     if with_tags and with_intents and split.intents is not None and getattr(encoder, "intents", None):
         intent_ids = np.asarray(encoder.encode_intents(split.intents, unknown=PAD_TAG), dtype=np.int32)
-    return EncodedSplit(word_ids, trigram_ids, tag_ids, encoder.max_trigrams, intent_ids)
+    return dataclasses.replace(encoded, tag_ids=tag_ids, intent_ids=intent_ids)
+
+
+def encode_sentences(encoder, sentences):
+    """Word and letter-trigram ids of sentences given as lists of words (no tags): what a model reads."""
+    word_ids = [np.asarray(encoder.encode_words(words), dtype=np.int32) for words in sentences]
+    trigram_ids = [
+        np.asarray(encoder.encode_trigrams(words), dtype=np.int32).reshape(len(words), encoder.max_trigrams)
+        for words in sentences
+    ]
+    return EncodedSplit(word_ids, trigram_ids, None, encoder.max_trigrams)
 
 
 def bucket_length(length, buckets=DEFAULT_BUCKETS):

@@ -51,8 +51,8 @@ from recipes.config.flags import describe
 from recipes.exporting import decoded as exported
 from recipes.exporting import onnx_graph
 from recipes.inference import export_folder
+from recipes.inference.tagger import Tagger
 from recipes.model.parts import model_input_features
-from recipes.predict import Tagger
 
 PROG = "python -m recipes.export"
 KERAS_FORMATS = {"onnx": "onnx", "saved_model": "tf_saved_model"}  # our name -> `model.export`'s

@@ -19,166 +19,25 @@ to the model only without it; `--pretokenized` splits on white space only.
 `{"words": [], "tags": [], "slots": {}}` (with `"intent": null` and
 `"intent_confidence": null` from a model with an intent head).
 
-From Python, load once and tag many:
+From Python, load once and tag many (`recipes.inference`):
 
+    from recipes.inference import Tagger
     tagger = Tagger.load("runs/lstm-...")
     tagger.tag(["leave taipei on november 2nd"])
 
 `--engine onnx` tags with the run's ONNX export instead of `model.keras`
-(through onnxruntime; `OnnxTagger.load(run)` from Python), and prints the
+(through onnxruntime; `recipes.inference.OnnxTagger.load(run)` from Python), and prints the
 same objects. It reads `RUN/export/onnx/` (what `python -m recipes.export
 --model-dir RUN` writes), or the folder `--export-dir` names.
 """
 
 import json
 import sys
-import zipfile
-from pathlib import Path
 
-import keras
-
-import custom_layers  # noqa: F401  (registers the custom layers for loading)
-import data
-from data.batching import DEFAULT_BUCKETS
 from data.command_line import Parser, exit_on_errors
-from recipes.config.errors import EXIT_CODES, UsageError, first_line
+from recipes.config.errors import EXIT_CODES, UsageError
 from recipes.config.flags import batch_size, describe
-from recipes.inference import export_folder
-from recipes.inference.engines import tag_sentences
-from recipes.model.parts import has_intent, tag_output
-
-ENGINES = ("keras", "onnx")
-ENGINE_HELP = (
-    "keras: model.keras (default); onnx: the run's ONNX export through onnxruntime, found in "
-    "RUN/export/onnx/ (written by python -m recipes.export --model-dir RUN)"
-)
-
-
-def load_tagger(model_dir, engine="keras", export_dir=None):
-    """A `Tagger` (engine "keras") or an `OnnxTagger` (engine "onnx") of the run folder `model_dir`."""
-    if engine == "onnx":
-        return OnnxTagger.load(model_dir, export_dir)
-    if export_dir is not None:
-        raise UsageError("--export-dir needs --engine onnx")
-    return Tagger.load(model_dir)
-
-
-class Tagger:
-    """A trained model and its encoder, ready to tag raw sentences."""
-
-    engine_name = "keras"
-
-    def __init__(self, model, encoder):
-        self.model = model
-        self.encoder = encoder
-
-    @classmethod
-    def load(cls, model_dir):
-        """Loads `model.keras` (with `safe_mode=True`) and `encoder.json` from a run folder.
-
-        Raises `UsageError` with a one-line message naming the file
-        when either is missing or unreadable.
-        """
-        folder = Path(model_dir)
-        if not folder.is_dir():
-            raise UsageError(f"--model-dir {model_dir}: no such folder")
-        model_path = folder / "model.keras"
-        encoder_path = folder / "encoder.json"
-        for path in (model_path, encoder_path):
-            if not path.is_file():
-                raise UsageError(f"{path}: missing (is {model_dir} a finished run folder?)")
-        encoder = data.Encoder.load(encoder_path)
-        if not zipfile.is_zipfile(model_path):
-            raise UsageError(f"{model_path}: not a .keras file (not a zip archive)")
-        try:
-            model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
-        except Exception as error:  # a corrupted or foreign file: report it on one line
-            raise UsageError(f"{model_path}: cannot be loaded ({first_line(error)})") from error
-        check_encoder_fits(model, encoder, encoder_path)
-        return cls(model, encoder)
-
-    @property
-    def has_intent(self):
-        """Whether the model predicts an intent beside the tags."""
-        return has_intent(self.model)
-
-    def tag(self, sentences, batch_size=64, pretokenized=False, buckets=DEFAULT_BUCKETS):
-        """Tags raw sentences (strings; words split as `recipes.inference.engines.split_words`
-        does, or with `pretokenized` on white space only, as Hugging Face's
-        `is_split_into_words` takes words already split).
-
-        Returns one dict per sentence: `words`, `tags` (one per word) and
-        `slots` (BIO spans merged: `{"toloc.city_name": "new york"}`; a slot
-        that occurs twice maps to a list); with an intent head also `intent`
-        (a string) and `intent_confidence` (its probability), both None for a
-        sentence without words. `buckets` are the padded lengths sentences are
-        grouped by, one model call per group (`data.batching.make_batches`).
-        """
-        return tag_sentences(self.model, self.encoder, list(sentences), batch_size, pretokenized, buckets)
-
-
-class OnnxTagger:
-    """An ONNX export (`python -m recipes.export`) and its encoder, tagging as `Tagger` does."""
-
-    engine_name = "onnx"
-
-    def __init__(self, engine, encoder):
-        self.engine = engine
-        self.encoder = encoder
-
-    @classmethod
-    def load(cls, model_dir, export_dir=None):
-        """Loads the export in `export_dir` (default: `RUN/export/onnx/` of the run folder `model_dir`).
-
-        Raises `UsageError` with a one-line message when it is missing or unreadable.
-        """
-        if export_dir is None:
-            if not Path(model_dir).is_dir():
-                raise UsageError(f"--model-dir {model_dir}: no such folder")
-            folder = Path(model_dir) / "export" / "onnx"
-            if not folder.is_dir():
-                raise UsageError(
-                    f"{folder}: no ONNX export; run python -m recipes.export --model-dir {model_dir} --format onnx"
-                )
-        else:
-            folder = Path(export_dir)
-            if not folder.is_dir():
-                raise UsageError(f"--export-dir {export_dir}: no such folder")
-        described, encoder = export_folder.read_description(folder)
-        return cls(export_folder.OnnxEngine.load(folder, described), encoder)
-
-    @property
-    def has_intent(self):
-        """Whether the export gives an intent beside the tags."""
-        return self.engine.has_intent
-
-    def tag(self, sentences, batch_size=64, pretokenized=False, buckets=DEFAULT_BUCKETS):
-        """As `Tagger.tag`: one dict per sentence, `words`, `tags`, `slots` (and `intent`, `intent_confidence`)."""
-        return tag_sentences(self.engine, self.encoder, list(sentences), batch_size, pretokenized, buckets)
-
-
-def check_encoder_fits(model, encoder, encoder_path):
-    """Raises `UsageError` when the encoder's vocabularies and tags are
-    not the sizes the model was built for (an altered or mismatched encoder.json)."""
-    sizes = {"tags": (encoder.num_tags, tag_output(model).shape[-1])}
-    if has_intent(model):
-        sizes["intents"] = (encoder.num_intents, model.output["intent"].shape[-1])
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.Embedding):
-            sizes["words"] = (encoder.word_vocabulary_size, layer.input_dim)
-        elif isinstance(layer, custom_layers.OneHot):
-            sizes["words"] = (encoder.word_vocabulary_size, layer.num_tokens)
-        elif isinstance(layer, custom_layers.TrigramEmbedding):
-            sizes["trigrams"] = (encoder.trigram_vocabulary_size, layer.num_trigrams)
-    inputs = model.input if isinstance(model.input, dict) else {}
-    if "trigrams" in inputs:
-        sizes["max_trigrams"] = (encoder.max_trigrams, inputs["trigrams"].shape[-1])
-    for name, (found, expected) in sizes.items():
-        if found != expected:
-            raise UsageError(
-                f"{encoder_path}: {found} {name} but the model was built for {expected} "
-                "(the file was altered or belongs to another run)"
-            )
+from recipes.inference.tagger import ENGINE_HELP, ENGINES, load_tagger
 
 
 def read_sentences(lines, where):

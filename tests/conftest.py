@@ -19,8 +19,8 @@ import pytest  # noqa: E402
 
 import data  # noqa: E402
 from recipes import lstm  # noqa: E402
+from recipes.inference.tagger import Tagger  # noqa: E402
 from recipes.model import parts as model_parts  # noqa: E402
-from recipes.predict import Tagger  # noqa: E402
 from recipes.training import recipe, run_folder  # noqa: E402
 from support import recipe_argv, trained_state  # noqa: E402
 

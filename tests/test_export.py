@@ -24,8 +24,8 @@ from data.batching import encode_split, make_batches
 from recipes import export, gru, jordan, lstm, peephole_lstm, predict
 from recipes.config.errors import ExportFailed
 from recipes.exporting import decoded as exported
-from recipes.inference import engines as tagging
-from recipes.inference import export_folder
+from recipes.inference import engines, export_folder
+from recipes.inference.tagger import OnnxTagger, Tagger
 from recipes.model import parts as model_parts
 from recipes.training import run_folder
 from support import (  # noqa: F401  (compilation_cache: an autouse fixture of this module)
@@ -129,8 +129,8 @@ def assert_same_results(onnx_results, keras_results):
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_onnx_export_tags_and_intents_as_keras_does(name, onnx_runs, dataset):
-    keras_tagger = predict.Tagger.load(onnx_runs[name])
-    onnx_tagger = predict.OnnxTagger.load(onnx_runs[name])
+    keras_tagger = Tagger.load(onnx_runs[name])
+    onnx_tagger = OnnxTagger.load(onnx_runs[name])
     assert onnx_tagger.has_intent == keras_tagger.has_intent == ("intent" not in VARIANTS[name][1])
     sentences = sentences_of(dataset)
     keras_results = keras_tagger.tag(sentences)
@@ -140,7 +140,7 @@ def test_onnx_export_tags_and_intents_as_keras_does(name, onnx_runs, dataset):
 
 @pytest.mark.parametrize("name", ["gru_crf_mean_intent_to_slots", "lstm_softmax_attention_intent"])
 def test_padding_changes_nothing_in_the_export(name, onnx_runs):
-    tagger = predict.OnnxTagger.load(onnx_runs[name])
+    tagger = OnnxTagger.load(onnx_runs[name])
     sentence = "i want to fly from boston to denver on monday"
     longer = " ".join(["flights from denver to boston on friday morning"] * 8)  # 64 words: a longer bucket
     [alone] = tagger.tag([sentence])
@@ -185,7 +185,7 @@ def test_export_json_describes_the_artifact(onnx_runs):
         {"name": "words", "dtype": "int32", "shape": [None, None]},
         {"name": "trigrams", "dtype": "int32", "shape": [None, None, encoder.max_trigrams]},
     ]
-    session = predict.OnnxTagger.load(onnx_runs["gru_crf_mean_intent_to_slots"]).engine.session
+    session = OnnxTagger.load(onnx_runs["gru_crf_mean_intent_to_slots"]).engine.session
     assert {i.name for i in session.get_inputs()} == {"words", "trigrams"}
     assert {o.name for o in session.get_outputs()} == {"tag_ids", "intent_probabilities"}
     assert [o["name"] for o in described["outputs"]] == ["tag_ids", "intent_probabilities"]
@@ -239,8 +239,8 @@ def test_saved_model_export_loads_and_tags_as_keras_does(runs, dataset, tmp_path
     assert capsys.readouterr().out.strip() == f"exported {run} as saved_model: {output}"
     assert sorted(path.name for path in output.iterdir()) == ["encoder.json", "export.json", "saved_model"]
     loaded = tf.saved_model.load(str(output / "saved_model"))
-    tagger = predict.Tagger.load(run)
-    keras_engine = tagging.KerasEngine(tagger.model)
+    tagger = Tagger.load(run)
+    keras_engine = engines.KerasEngine(tagger.model)
     encoded = encode_split(tagger.encoder, dataset.dev, with_tags=False)
     # One padded shape (each shape costs the SavedModel an XLA compile), rows of every length.
     [batch] = make_batches(encoded, len(dataset.dev), features=keras_engine.features, buckets=(32,))

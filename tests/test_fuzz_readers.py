@@ -21,7 +21,7 @@ from data.columns import read_column_file
 from data.delimited import read_table_file
 from data.readers import to_bio
 from recipes.config.errors import UsageError
-from recipes.inference.engines import split_words
+from recipes.inference.words import split_words
 from recipes.predict import read_sentences
 
 SETTINGS = dict(deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])

@@ -17,7 +17,8 @@ import data
 from data.batching import PAD_TAG, encode_split, make_batches
 from recipes import lstm, predict
 from recipes.config import flags
-from recipes.inference import engines as tagging
+from recipes.inference.engines import KerasEngine
+from recipes.inference.tagger import Tagger, predict_sentences
 from recipes.model import parts as model_parts
 from recipes.model import scoring
 from recipes.training import recipe, run_folder
@@ -183,8 +184,8 @@ def test_a_joint_model_saves_and_loads_with_safe_mode(tiny, tmp_path, head, to_s
     run_folder.save_model(model_parts.inference_view(model), tmp_path / "model.keras")
     loaded = keras.saving.load_model(tmp_path / "model.keras", compile=False, safe_mode=True)
     assert model_parts.has_intent(loaded)
-    before = tagging.predict_frames(model, encoder, dataset.dev)
-    after = tagging.predict_frames(loaded, encoder, dataset.dev)
+    before = predict_sentences(KerasEngine(model), encoder, dataset.dev.words)
+    after = predict_sentences(KerasEngine(loaded), encoder, dataset.dev.words)
     assert after.tags == before.tags and after.intents == before.intents
     np.testing.assert_allclose(after.intent_confidences, before.intent_confidences, rtol=1e-5)
 
@@ -275,7 +276,7 @@ def test_predict_gives_the_intent_and_pretokenized_input_reproduces_the_test_sco
 
 def test_pretokenized_never_splits_punctuation_off(joint_run):
     _, run_dir, _ = joint_run
-    tagger = predict.Tagger.load(run_dir)
+    tagger = Tagger.load(run_dir)
     raw, split = tagger.tag(["flights to boston?"]), tagger.tag(["flights to boston?"], pretokenized=True)
     assert raw[0]["words"] == ["flights", "to", "boston", "?"]
     assert split[0]["words"] == ["flights", "to", "boston?"] and len(split[0]["tags"]) == 3
@@ -306,7 +307,7 @@ def test_data_without_intents_trains_slots_only_and_says_so_once(tmp_path, capsy
     assert out.count("has no intents; training slots only") == 1
     assert metrics["intent_head"] is False and "intent_accuracy" not in metrics["test"]
     assert not (tmp_path / "run" / "test_intents.txt").exists()
-    assert "intent" not in predict.Tagger.load(tmp_path / "run").tag(["to boston"])[0]
+    assert "intent" not in Tagger.load(tmp_path / "run").tag(["to boston"])[0]
 
 
 def test_no_intent_trains_slots_only(tiny_data, tmp_path, capsys):
@@ -314,7 +315,7 @@ def test_no_intent_trains_slots_only(tiny_data, tmp_path, capsys):
     assert metrics["intent_head"] is False
     assert set(metrics["test"]) == {"precision", "recall", "f1", "token_accuracy", "sentence_accuracy", "context"}
     assert not (tmp_path / "run" / "per_intent.csv").exists()
-    result = predict.Tagger.load(tmp_path / "run").tag(["leave boston"])[0]
+    result = Tagger.load(tmp_path / "run").tag(["leave boston"])[0]
     assert set(result) == {"words", "tags", "slots"}
 
 

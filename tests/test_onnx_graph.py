@@ -4,7 +4,7 @@ Every recipe's model and the options that change its layers (encodings, window,
 depth, one direction or two, heads, poolings, the intent fed to the tag head),
 plus Keras layers with the options the recipes leave at their defaults, are
 written as ONNX and run with onnxruntime on padded batches of every length:
-the tag ids must equal Keras's decoding (`tagging.KerasEngine`) and the intent
+the tag ids must equal Keras's decoding (`engines.KerasEngine`) and the intent
 probabilities match to 1e-5. No TensorFlow process is involved, so these run
 in seconds; `test_export.py` covers the command line and the tf2onnx fallback.
 """
@@ -19,7 +19,7 @@ import data
 from data.batching import encode_split, make_batches
 from recipes import elman, feedforward, gru, jordan, lstm, peephole_lstm
 from recipes.exporting import onnx_graph
-from recipes.inference import engines as tagging
+from recipes.inference import engines
 from recipes.model import parts as model_parts
 from recipes.training import recipe
 from support import random_crf_tagger
@@ -64,7 +64,7 @@ def padded_batches(encoder, dataset, features):
 
 
 def assert_decodes_as_keras(model, encoder, dataset):
-    engine = tagging.KerasEngine(model)
+    engine = engines.KerasEngine(model)
     session = onnx_session(model)
     names = [output.name for output in session.get_outputs()]
     assert names == (["tag_ids", "intent_probabilities"] if engine.has_intent else ["tag_ids"])

@@ -13,7 +13,7 @@ import pytest
 import data
 from data.batching import bucket_length, encode_split, make_batches
 from recipes import predict
-from recipes.inference import engines as tagging
+from recipes.inference import words
 from support import (  # noqa: F401  (compilation_cache: an autouse fixture of this module)
     compilation_cache,
     exit_status,
@@ -206,7 +206,7 @@ def test_punctuation_glued_to_a_known_word_becomes_a_word_of_its_own(tagger):
 
 def test_split_words_keeps_punctuation_of_known_words():
     encoder = data.Encoder.fit([["u.s.", "boston", "o'clock"]], [["O", "O", "O"]])
-    assert tagging.split_words("u.s. boston. o'clock, 'boston' 'unknown' ...", encoder) == [
+    assert words.split_words("u.s. boston. o'clock, 'boston' 'unknown' ...", encoder) == [
         "u.s.",
         "boston",
         ".",

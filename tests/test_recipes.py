@@ -14,9 +14,8 @@ import pytest
 
 import data
 from recipes.config import flags, settings
-from recipes.inference import engines as tagging
+from recipes.inference.tagger import Tagger, predict_sentences
 from recipes.model import scoring
-from recipes.predict import Tagger
 
 RECIPES = ["elman", "jordan", "lstm", "peephole_lstm", "gru", "feedforward"]
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -135,7 +134,7 @@ def test_predict_round_trip_from_a_saved_run(tiny_dir, tmp_path):
     assert [len(r["tags"]) for r in results] == [5, 0, 9]
     # The loaded model tags exactly as the saved test predictions say.
     dataset = data.load_dataset(str(tiny_dir))
-    predicted = tagging.predict_split(tagger.model, tagger.encoder, dataset.test)
+    predicted = predict_sentences(tagger.engine, tagger.encoder, dataset.test.words).tags
     saved = [
         [line.split(" ")[2] for line in block.splitlines()]
         for block in (tmp_path / "run" / "test_predictions.txt").read_text().strip().split("\n\n")

@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from recipes.model.scoring import chunks, context_accuracy, score, slot_values
+from recipes.inference.answers import slot_values
+from recipes.model.scoring import chunks, context_accuracy, score
 
 CASES = json.loads((Path(__file__).parent / "fixtures" / "seqeval_cases.json").read_text())
 

@@ -18,8 +18,9 @@ from fastapi.testclient import TestClient
 import data
 from data.batching import DEFAULT_BUCKETS
 from recipes import export, serve
-from recipes.inference.serving import Limits
-from recipes.predict import OnnxTagger, Tagger
+from recipes.inference import service as http_service
+from recipes.inference.limits import Limits
+from recipes.inference.tagger import OnnxTagger, Tagger
 from support import (  # noqa: F401  (compilation_cache: an autouse fixture of this module)
     REPO_ROOT,
     compilation_cache,
@@ -33,7 +34,7 @@ SENTENCES = ["i would like to arrive taipei on november 2nd", "leave taipei on n
 
 @pytest.fixture(scope="module")
 def client(tagger, straight_run):
-    app = serve.create_app({"lstm": tagger}, {"lstm": str(straight_run)})
+    app = http_service.create_app({"lstm": tagger}, {"lstm": str(straight_run)})
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 
@@ -74,7 +75,7 @@ def test_pretokenized_splits_on_white_space_only(client, tagger):
 
 def test_two_models_answer_by_name(tagger, untrained_run):
     other = Tagger.load(untrained_run)
-    app = serve.create_app({"trained": tagger, "untrained": other})
+    app = http_service.create_app({"trained": tagger, "untrained": other})
     with TestClient(app) as client:
         names = [m["name"] for m in client.get("/health").json()["models"]]
         assert names == ["trained", "untrained"]
@@ -86,9 +87,9 @@ def test_two_models_answer_by_name(tagger, untrained_run):
 
 
 def test_model_names_are_the_run_folders_and_stay_unique(tmp_path):
-    assert serve.model_names(["runs/lstm-1", "runs/gru-2"]) == ["lstm-1", "gru-2"]
-    assert serve.model_names(["a/run", "b/run"]) == ["a/run", "b/run"]
-    assert serve.model_names(["runs/lstm-1", "runs/lstm-1"]) == ["lstm-1", "lstm-1#2"]
+    assert http_service.model_names(["runs/lstm-1", "runs/gru-2"]) == ["lstm-1", "gru-2"]
+    assert http_service.model_names(["a/run", "b/run"]) == ["a/run", "b/run"]
+    assert http_service.model_names(["runs/lstm-1", "runs/lstm-1"]) == ["lstm-1", "lstm-1#2"]
 
 
 LIMITS = Limits()
@@ -171,15 +172,18 @@ class SlowTagger:
         self.tagger, self.encoder, self.has_intent = tagger, tagger.encoder, tagger.has_intent
         self.calls = []
 
-    def tag(self, sentences, batch_size=64, pretokenized=False, buckets=DEFAULT_BUCKETS):
+    def words(self, sentence, pretokenized=False):
+        return self.tagger.words(sentence, pretokenized)
+
+    def tag_words(self, sentences, batch_size=64, buckets=DEFAULT_BUCKETS):
         self.calls.append(len(sentences))
         time.sleep(1.0)
-        return self.tagger.tag(sentences, batch_size, pretokenized, buckets)
+        return self.tagger.tag_words(sentences, batch_size, buckets)
 
 
 def test_requests_that_arrive_together_are_tagged_in_one_model_call(tagger):
     slow = SlowTagger(tagger)
-    app = serve.create_app({"lstm": slow})
+    app = http_service.create_app({"lstm": slow})
     sentences = [f"leave taipei on november {day}" for day in range(1, 17)] + SENTENCES[:1] * 4
 
     async def send_all():
@@ -205,7 +209,7 @@ def test_requests_that_arrive_together_are_tagged_in_one_model_call(tagger):
 def test_the_onnx_engine_serves_what_the_keras_engine_serves(tagger, straight_run, tmp_path):
     export.export_run(straight_run, "onnx", output=tmp_path / "onnx")
     onnx_tagger = OnnxTagger.load(straight_run, tmp_path / "onnx")
-    app = serve.create_app({"lstm": onnx_tagger}, {"lstm": str(straight_run)}, warm_up=False)
+    app = http_service.create_app({"lstm": onnx_tagger}, {"lstm": str(straight_run)}, warm_up=False)
     sentences = [*SENTENCES, "flights from boston to denver on monday morning"]
     with TestClient(app) as client:
         health = client.get("/health").json()
@@ -237,15 +241,18 @@ class RecordingTagger:
     def __init__(self):
         self.calls = []
 
-    def tag(self, sentences, batch_size=64, pretokenized=False, buckets=DEFAULT_BUCKETS):
-        self.calls.append((len(sentences), len(sentences[0].split())))
-        return [{"words": s.split(), "tags": ["O"] * len(s.split()), "slots": {}} for s in sentences]
+    def words(self, sentence, pretokenized=False):
+        return sentence.split()
+
+    def tag_words(self, sentences, batch_size=64, buckets=DEFAULT_BUCKETS):
+        self.calls.append((len(sentences), len(sentences[0])))
+        return [{"words": s, "tags": ["O"] * len(s), "slots": {}} for s in sentences]
 
 
 def test_warm_up_calls_every_batch_shape_in_the_background_and_health_counts_them(tagger):
     recorder, other = RecordingTagger(), RecordingTagger()
     recorder.encoder = other.encoder = tagger.encoder
-    app = serve.create_app({"a": recorder, "b": other}, batch_size=4, warm_up=True)
+    app = http_service.create_app({"a": recorder, "b": other}, batch_size=4, warm_up=True)
     with TestClient(app) as client:
         deadline = time.monotonic() + 30
         while not client.get("/health").json()["warm_up"]["done"] and time.monotonic() < deadline:
@@ -358,7 +365,7 @@ def test_a_bad_flag_stops_before_listening_with_one_line_and_status_2(straight_r
 
 
 def test_a_port_in_use_stops_with_one_line_and_status_2(straight_run, capsys):
-    taken = serve.bind("127.0.0.1", 0)
+    taken = http_service.bind("127.0.0.1", 0)
     port = taken.getsockname()[1]
     try:
         assert exit_status(serve.main, ["--model-dir", str(straight_run), "--port", str(port)]) == 2

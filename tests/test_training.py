@@ -12,7 +12,8 @@ import data
 from data.batching import encode_split, make_batches
 from recipes import lstm
 from recipes.config.settings import Settings
-from recipes.inference import engines as tagging
+from recipes.inference.engines import KerasEngine
+from recipes.inference.tagger import predict_sentences
 from recipes.model import parts as model_parts
 from recipes.model import scoring
 from recipes.training import recipe
@@ -62,7 +63,7 @@ def test_padding_never_reaches_the_loss(tiny, head, intent):
 def test_predictions_have_one_tag_per_real_word(tiny):
     dataset, encoder = tiny
     model = lstm.build_model(encoder, depth=1, units=8, embedding_dim=8)
-    predicted = tagging.predict_split(model, encoder, dataset.dev)
+    predicted = predict_sentences(KerasEngine(model), encoder, dataset.dev.words).tags
     assert [len(tags) for tags in predicted] == [len(words) for words in dataset.dev.words]
     assert all(tag in encoder.tags for tags in predicted for tag in tags)
 
@@ -94,13 +95,15 @@ def test_train_reports_dev_f1_and_keeps_the_best_weights(tiny, head, intent, tmp
     assert list(rows[0]) == HISTORY_COLUMNS[intent]
     f1s = [float(row["val_slot_f1"]) for row in rows]
     assert len(f1s) == 3 and monitor.best_f1 == max(f1s) and monitor.best_epoch == f1s.index(max(f1s)) + 1
-    rescored = scoring.score(dataset.dev.tags, tagging.predict_split(model, encoder, dataset.dev))["f1"]
+    rescored = scoring.score(dataset.dev.tags, predict_sentences(KerasEngine(model), encoder, dataset.dev.words).tags)[
+        "f1"
+    ]
     assert rescored == pytest.approx(monitor.best_f1)
     losses = [float(row["loss"]) for row in rows]
     assert losses[-1] < losses[0]
     if intent:  # the dev intent and frame accuracy of the best epoch are those of the kept weights
         best = rows[monitor.best_epoch - 1]
-        predicted = tagging.predict_frames(model, encoder, dataset.dev)
+        predicted = predict_sentences(KerasEngine(model), encoder, dataset.dev.words)
         scores = scoring.intent_scores(dataset.dev.intents, predicted.intents, dataset.dev.tags, predicted.tags)
         assert scores["intent_accuracy"] == pytest.approx(float(best["val_intent_accuracy"]))
         assert scores["frame_accuracy"] == pytest.approx(float(best["val_frame_accuracy"]))

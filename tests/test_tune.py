@@ -24,7 +24,7 @@ import pytest
 import data
 from recipes import tune
 from recipes.config.settings import SHARED
-from recipes.predict import Tagger
+from recipes.inference.tagger import Tagger
 from recipes.training import recipe
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

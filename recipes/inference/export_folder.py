@@ -55,6 +55,7 @@ class OnnxEngine:
     """Runs an ONNX export with onnxruntime, one `data.batching.Batch` at a time,
     as `recipes.inference.engines` runs a Keras model."""
 
+    name = "onnx"
     # onnxruntime compiles nothing per shape: rows of filler would only add work.
     fill = False
 

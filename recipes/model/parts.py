@@ -31,6 +31,7 @@ from custom_layers import (
 from data.batching import PAD_TAG
 from recipes.config.errors import UsageError
 from recipes.config.settings import ENCODINGS, HEADS, INTENT_POOLINGS, SHARED, intent_weight_for
+from recipes.model.description import crf_layer, has_intent, model_input_features, tag_output  # noqa: F401
 
 
 def input_features(encoding):
@@ -136,16 +137,6 @@ def output_heads(
     return {"tags": tag_head(states, encoder.tags, head), "intent": intent_logits}
 
 
-def has_intent(model):
-    """Whether `model` has an intent head (a dict output with an `"intent"` key)."""
-    return isinstance(model.output, dict) and "intent" in model.output
-
-
-def tag_output(model):
-    """The model's tag scores output (a symbolic tensor)."""
-    return model.output["tags"] if isinstance(model.output, dict) else model.output
-
-
 def set_word_vectors(model, vectors):
     """Starts the model's learned word vectors (the `word_vectors` layer) from
     `vectors` (one row per word id); rows of zeros keep the random start."""
@@ -161,14 +152,6 @@ def set_word_vectors(model, vectors):
     known = np.any(vectors != 0, axis=1)
     current[known] = vectors[known]
     layer.embeddings.assign(current)
-
-
-def crf_layer(model):
-    """The model's CRF head, or None for a softmax head."""
-    for layer in model.layers:
-        if isinstance(layer, CRF):
-            return layer
-    return None
 
 
 def compile_model(model, learning_rate=SHARED.learning_rate, intent_weight=SHARED.intent_weight):
@@ -197,12 +180,6 @@ def compile_model(model, learning_rate=SHARED.learning_rate, intent_weight=SHARE
         loss_weights = {"tags": 1.0, "intent": float(weight)}
     model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0), loss=loss, loss_weights=loss_weights)
     return model
-
-
-def model_input_features(model):
-    """The batch inputs (`"words"`, `"trigrams"`) that `model` reads."""
-    names = set(model.input.keys()) if isinstance(model.input, dict) else {t.name for t in model.inputs}
-    return tuple(name for name in ("words", "trigrams") if name in names)
 
 
 def inference_view(model):

@@ -111,20 +111,6 @@ def score(gold, predicted):
     }
 
 
-def slot_values(words, tags):
-    """Merges BIO spans into `{slot type: words}`; repeated types get a list."""
-    values = {}
-    for kind, start, end in chunks(tags):
-        text = " ".join(words[start:end])
-        if kind not in values:
-            values[kind] = text
-        elif isinstance(values[kind], list):
-            values[kind].append(text)
-        else:
-            values[kind] = [values[kind], text]
-    return values
-
-
 # Cue-distance buckets of `context_accuracy`: each bucket runs from its edge to the next one's, the last is open.
 CONTEXT_BUCKETS = (1, 3, 6, 11, 16)
 

@@ -23,7 +23,8 @@ from recipes.config.compile_cache import use_compile_cache
 from recipes.config.errors import EXIT_CODES
 from recipes.config.flags import describe, parse_settings
 from recipes.config.settings import model_options
-from recipes.inference.engines import predict_frames, tag_sentences
+from recipes.inference.engines import KerasEngine
+from recipes.inference.tagger import Tagger, predict_sentences
 from recipes.model import scoring
 from recipes.model.parts import compile_model, has_intent, inference_view, set_word_vectors
 from recipes.training import checkpoints, report, run_folder
@@ -90,12 +91,13 @@ def run_recipe(build_model, name, settings, sentences=None):
         compile_model(model, settings.learning_rate, settings.intent_weight)
         state = None
     report.print_start(name, dataset, encoder, model, run_dir)
+    engine = KerasEngine(model)  # made once: dev scoring, evaluation and the tagged sentences share its compiles
 
     # Training: dev scores after every epoch, early stopping, the best epoch's weights kept.
-    monitor, train_seconds = fit(model, encoder, dataset, settings, run_dir, state)
+    monitor, train_seconds = train_run(model, engine, encoder, dataset, settings, run_dir, state)
 
     # Evaluation: conlleval slot scores on dev and test, and intent and frame accuracy.
-    dev, test, test_predictions = evaluate(model, encoder, dataset, settings.buckets)
+    dev, test, test_predictions = evaluate(engine, encoder, dataset, settings.buckets)
 
     # The run folder, metrics.json last.
     metrics = run_metrics(name, dataset, dev, test, monitor, train_seconds, model, run_dir)
@@ -109,7 +111,7 @@ def run_recipe(build_model, name, settings, sentences=None):
         pretokenized = False
     if sentences:
         print()
-        report.print_tagged(tag_sentences(model, encoder, sentences, pretokenized=pretokenized))
+        report.print_tagged(Tagger(engine, encoder).tag(sentences, pretokenized=pretokenized))
     return metrics
 
 
@@ -123,17 +125,17 @@ def shown_sentences(dataset):
     return [" ".join(words) for words in dataset.test.words[:count]], True
 
 
-def fit(model, encoder, dataset, settings, run_dir, state=None):
+def train_run(model, engine, encoder, dataset, settings, run_dir, state=None):
     """Trains (or, from a checkpoint's `state`, goes on training); returns the
     monitor and the seconds of training, those before a resume included."""
     started = time.perf_counter()
     initial_epoch = state["epochs_done"] if state else 0
-    monitor = train(model, encoder, dataset, settings, run_dir, initial_epoch=initial_epoch, state=state)
+    monitor = train(model, encoder, dataset, settings, run_dir, initial_epoch=initial_epoch, state=state, engine=engine)
     return monitor, time.perf_counter() - started + monitor.train_seconds_before
 
 
-def evaluate(model, encoder, dataset, buckets):
-    """Scores on dev and test, and the test predictions (`tagging.Predictions`).
+def evaluate(engine, encoder, dataset, buckets):
+    """Scores on dev and test, and the test predictions (`recipes.inference.tagger.Predictions`).
 
     The scores are conlleval's slot scores; with an intent head and gold
     intents also `intent_accuracy`, `frame_accuracy` (intent and every tag
@@ -143,7 +145,7 @@ def evaluate(model, encoder, dataset, buckets):
     scores, predictions = {}, {}
     for name in ("dev", "test"):
         split = getattr(dataset, name)
-        predicted = predictions[name] = predict_frames(model, encoder, split, buckets=buckets)
+        predicted = predictions[name] = predict_sentences(engine, encoder, split.words, buckets=buckets)
         scores[name] = scoring.score(split.tags, predicted.tags)
         if predicted.intents is not None and split.intents is not None:
             scores[name].update(scoring.intent_scores(split.intents, predicted.intents, split.tags, predicted.tags))

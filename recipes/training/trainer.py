@@ -23,7 +23,7 @@ import keras
 
 from data.batching import DEFAULT_BUCKETS, encode_split, make_batches
 from recipes.config.errors import TrainingDiverged, UsageError
-from recipes.inference.engines import predict_batches
+from recipes.inference.engines import KerasEngine, predict_batches
 from recipes.model import scoring
 from recipes.model.parts import crf_layer, has_intent, model_input_features
 from recipes.training.checkpoints import write_checkpoint
@@ -142,8 +142,11 @@ class SlotF1Monitor(keras.callbacks.Callback):
     TensorBoard logs, keras-tuner) read the scores it adds to `logs`.
     """
 
-    def __init__(self, encoder, dev_split, dev_batches, patience, checkpoint_dir=None, state=None, monitor="slot_f1"):
+    def __init__(
+        self, encoder, dev_split, dev_batches, patience, checkpoint_dir=None, state=None, monitor="slot_f1", engine=None
+    ):
         super().__init__()
+        self.engine = engine  # what tags dev: `KerasEngine(model)`, made once
         self.encoder, self.dev_split, self.dev_batches = encoder, dev_split, dev_batches
         self.checkpoint_dir = checkpoint_dir
         self.monitor = monitor
@@ -175,7 +178,9 @@ class SlotF1Monitor(keras.callbacks.Callback):
         if self.diverged:
             logs["val_slot_f1"] = float("nan")
             return
-        ids, intent_probabilities = predict_batches(self.model, self.dev_batches)
+        if self.engine is None:
+            self.engine = KerasEngine(self.model)
+        ids, intent_probabilities = predict_batches(self.engine, self.dev_batches)
         predicted = [self.encoder.decode_tags(ids[i]) for i in range(len(self.dev_split))]
         logs["val_slot_f1"] = scoring.score(self.dev_split.tags, predicted)["f1"]
         if intent_probabilities is not None and self.dev_split.intents is not None:
@@ -243,11 +248,14 @@ def check_monitor(model, dataset, monitor):
         raise UsageError(f"--monitor {monitor}: needs a model with an intent head and dev sentences with intents")
 
 
-def train(model, encoder, dataset, settings, run_dir=None, extra_callbacks=(), initial_epoch=0, state=None):
+def train(
+    model, encoder, dataset, settings, run_dir=None, extra_callbacks=(), initial_epoch=0, state=None, engine=None
+):
     """Fits `model` on `dataset.train`, scores dev after every epoch, stops
     early on the dev score `settings.monitor` names (slot F1 by default) and
     leaves the best epoch's weights in the model.
 
+    `engine` tags dev after every epoch (default: a `KerasEngine` of `model`).
     Returns the `SlotF1Monitor` (best score and epoch in `best_score`, `best_epoch`).
     """
     check_monitor(model, dataset, settings.monitor)
@@ -268,7 +276,7 @@ def train(model, encoder, dataset, settings, run_dir=None, extra_callbacks=(), i
     )
     checkpoint_dir = Path(run_dir) / "checkpoint" if run_dir else None
     monitor = SlotF1Monitor(
-        encoder, dataset.dev, dev_batches, settings.patience, checkpoint_dir, state, settings.monitor
+        encoder, dataset.dev, dev_batches, settings.patience, checkpoint_dir, state, settings.monitor, engine
     )
     callbacks = [monitor]
     if run_dir:
