@@ -52,7 +52,7 @@ class _ViterbiForwardCell(keras.layers.Layer):
             states[0] if isinstance(states, (list, tuple)) else states
         )  # best score of every tag at the previous word
         emission, valid = inputs[:, :-1], inputs[:, -1:] > 0.5
-        transitions = self.crf._potentials()[0]
+        transitions = self.crf.transition_scores()[0]
         best = ops.max(delta[:, :, None] + transitions[None, :, :], axis=1) + emission
         delta = ops.where(valid, best, delta)
         return delta, [delta]
@@ -74,7 +74,7 @@ class _ViterbiBackwardCell(keras.layers.Layer):
         tag = states[0] if isinstance(states, (list, tuple)) else states
         tag = ops.cast(tag[:, 0], "int32")  # tag of the next word, y_t
         previous_delta, valid = inputs[:, :-1], inputs[:, -1:] > 0.5
-        into = ops.transpose(self.crf._potentials()[0])  # into[j] = A[:, j], scores of moving to j
+        into = ops.transpose(self.crf.transition_scores()[0])  # into[j] = A[:, j], scores of moving to j
         best = top_index(previous_delta + ops.take(into, tag, axis=0))
         previous_tag = ops.cast(ops.where(valid[:, 0], best, tag), "float32")[:, None]
         return previous_tag, [previous_tag]
@@ -129,7 +129,7 @@ class DecodedTagger(keras.Model):
         return result
 
     def viterbi(self, emissions, mask):
-        _, start, end = self.crf._potentials()
+        _, start, end = self.crf.transition_scores()
         valid = ops.cast(mask, "float32")[:, :, None]
         padded_step = ops.zeros_like(valid[:, :1])
         first_delta = start[None, :] + emissions[:, 0, :]

@@ -442,7 +442,7 @@ def _viterbi(ctx, emissions, crf):
     back pointer; a padded word keeps delta. Backward: y_{t-1} = back_t[y_t], a padded word keeping its tag.
     Each scan reads one padded step past the end, so that a batch of one-word sentences still has a step."""
     b = ctx.builder
-    transitions, start, end = (np.asarray(keras.ops.convert_to_numpy(p), np.float32) for p in crf._potentials())
+    transitions, start, end = (np.asarray(keras.ops.convert_to_numpy(p), np.float32) for p in crf.transition_scores())
     emissions = b.add("Cast", [emissions], to=TensorProto.FLOAT)
     first = b.add(
         "Add", [b.add("Gather", [emissions, b.constant(0, dtype=np.int64)], axis=1), b.constant(start, "start")]
