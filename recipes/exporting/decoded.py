@@ -162,7 +162,7 @@ def sample_inputs(model):
 
 def description(model, encoder, artifact_format, converter=None):
     """The contents of export.json for a tagger exported as `artifact_format` by `converter`
-    ("onnx_graph", "tf2onnx" or "keras", what `recipes.export.write_artifact` returns)."""
+    ("onnx_graph", "tf2onnx" or "keras", what `writer.write_artifact` returns)."""
     crf = crf_layer(model)
     outputs = [{"name": TAG_OUTPUT, "dtype": "int32", "shape": [None, None]}]
     if has_intent(model):
