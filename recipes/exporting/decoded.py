@@ -48,9 +48,7 @@ class _ViterbiForwardCell(keras.layers.Layer):
         self.output_size = crf.num_tags
 
     def call(self, inputs, states):
-        delta = (
-            states[0] if isinstance(states, (list, tuple)) else states
-        )  # best score of every tag at the previous word
+        delta = states[0] if isinstance(states, (list, tuple)) else states  # delta_{t-1}: each tag's best score
         emission, valid = inputs[:, :-1], inputs[:, -1:] > 0.5
         transitions = self.crf.transition_scores()[0]
         best = ops.max(delta[:, :, None] + transitions[None, :, :], axis=1) + emission
@@ -134,8 +132,8 @@ class DecodedTagger(keras.Model):
         padded_step = ops.zeros_like(valid[:, :1])
         first_delta = start[None, :] + emissions[:, 0, :]
         # Words 2..n, then the padded step: deltas[:, k] is delta after word k + 1.
-        steps = ops.concatenate([emissions[:, 1:], valid[:, 1:]], axis=-1)
-        steps = ops.concatenate([steps, ops.zeros_like(ops.concatenate([emissions, valid], axis=-1)[:, :1])], axis=1)
+        words = ops.concatenate([emissions, valid], axis=-1)
+        steps = ops.concatenate([words[:, 1:], ops.zeros_like(words[:, :1])], axis=1)
         deltas, last_delta = self.forward(steps, initial_state=[first_delta])
         last_tag = ops.cast(top_index(last_delta + end[None, :]), "float32")[:, None]
         # Entry k pairs delta_k with word k + 1's flag, and the last entry (padding) keeps the last tag:
