@@ -158,7 +158,8 @@ class CRF(keras.layers.Layer):
     When `use_kernel`, the emissions are a dense projection of the features,
     `E = inputs @ kernel + bias`; otherwise the inputs are the emissions. Forbidden
     transitions (`allowed_transitions`, see `bio_transition_mask`) get
-    `FORBIDDEN_TRANSITION_SCORE` (-1e4) added in every computation.
+    `FORBIDDEN_TRANSITION_SCORE` (-1e4) added in every computation
+    (`transition_scores` returns the scores so penalised).
 
     Masks must be contiguous prefixes (words first, padding at the end). A sentence
     of one word is scored by `start`, its emission and `end`; a fully padded row has
@@ -320,8 +321,24 @@ class CRF(keras.layers.Layer):
 
     # ------------------------------------------------------------------ scoring
 
-    def _potentials(self):
-        """Transition, start and end scores with the forbidden ones penalised."""
+    def transition_scores(self):
+        """Transition, start and end scores as every computation reads them.
+
+        The layer's three transition weights in float32, with
+        `FORBIDDEN_TRANSITION_SCORE` added where `allowed_transitions`,
+        `allowed_start_transitions` or `allowed_end_transitions` forbid one. A
+        decoder written outside this layer (an exported graph) reads these, so
+        that it scores paths exactly as `decode` does.
+
+        Returns:
+            A tuple `(transitions, start, end)` of float32 tensors: `transitions`
+            of shape `(num_tags, num_tags)`, `[from, to]`; `start` and `end` of
+            shape `(num_tags,)`, the scores of a tag at the first and the last word.
+
+        Raises:
+            ValueError: If the layer has no weights yet (it was neither called
+                nor built).
+        """
         if not self.built:
             raise ValueError(
                 f"The CRF layer '{self.name}' has no weights yet: call it on a batch "
@@ -379,7 +396,7 @@ class CRF(keras.layers.Layer):
             Float32 tensor `(batch_size,)`.
         """
         emissions, mask = self._standardize(emissions, mask)
-        transitions, start, end = self._potentials()
+        transitions, start, end = self.transition_scores()
         # logsumexp_i(alpha[i] + A[i, j]) is computed as
         #   m + c[j] + log(sum_i exp(alpha[i] - m) * exp(A[i, j] - c[j]))
         # with m = max_i alpha[i] and c[j] = max_i A[i, j]: one matrix product per
@@ -416,7 +433,7 @@ class CRF(keras.layers.Layer):
             Float32 tensor `(batch_size,)`.
         """
         emissions, mask = self._standardize(emissions, mask)
-        transitions, start, end = self._potentials()
+        transitions, start, end = self.transition_scores()
         tags = ops.where(mask, ops.cast(tags, "int32"), 0)
         weight = ops.cast(mask, "float32")
 
@@ -487,7 +504,7 @@ class CRF(keras.layers.Layer):
             Int32 tensor `(batch_size, timesteps)` of tag ids, 0 at padding.
         """
         emissions, mask = self._standardize(emissions, mask)
-        transitions, start, end = self._potentials()
+        transitions, start, end = self.transition_scores()
         first_score = start[None, :] + emissions[:, 0, :]  # delta_1, (B, N)
 
         # Forward: delta_t[j] = max_i(delta_{t-1}[i] + A[i, j]) + E[t, j]. Only the

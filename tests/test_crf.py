@@ -124,6 +124,32 @@ def test_constraints_change_the_decoded_path_to_a_legal_one():
     np.testing.assert_array_equal(to_numpy(legal.decode(emissions)), [[1, 2]])
 
 
+def test_transition_scores_are_the_weights_with_forbidden_ones_penalised():
+    allowed, allowed_start = bio_transition_mask(TAGS)
+    allowed_end = [True, False, True]
+    crf = CRF(
+        NUM_TAGS,
+        use_kernel=False,
+        allowed_transitions=allowed,
+        allowed_start_transitions=allowed_start,
+        allowed_end_transitions=allowed_end,
+    )
+    crf.build((None, None, NUM_TAGS))
+    crf.transitions.assign(TRANSITIONS)
+    crf.start_transitions.assign(START)
+    crf.end_transitions.assign(END)
+    transitions, start, end = (to_numpy(scores) for scores in crf.transition_scores())
+    assert transitions.dtype == start.dtype == end.dtype == np.float32
+    penalty = np.float32(FORBIDDEN_TRANSITION_SCORE)
+    np.testing.assert_array_equal(transitions, np.where(allowed, TRANSITIONS, TRANSITIONS + penalty))
+    np.testing.assert_array_equal(start, np.where(allowed_start, START, START + penalty))
+    np.testing.assert_array_equal(end, np.where(allowed_end, END, END + penalty))
+    # Without constraints: the weights as they are.
+    free = [to_numpy(scores) for scores in make_crf().transition_scores()]
+    for got, weight in zip(free, (TRANSITIONS, START, END)):
+        np.testing.assert_array_equal(got, weight)
+
+
 def test_padded_positions_change_neither_decode_nor_loss():
     crf = make_crf()
     noisy = EMISSIONS.copy()
@@ -355,6 +381,8 @@ def test_bad_arguments_raise_value_error_showing_the_value(kwargs, shown):
 def test_decoding_before_the_weights_exist_says_so():
     with pytest.raises(ValueError, match="no weights yet"):
         CRF(NUM_TAGS).decode(EMISSIONS)
+    with pytest.raises(ValueError, match="no weights yet"):
+        CRF(NUM_TAGS).transition_scores()
 
 
 def test_emissions_only_crf_rejects_features_of_the_wrong_width():

@@ -24,6 +24,7 @@ from data.batching import encode_split, make_batches
 from recipes import export, gru, jordan, lstm, peephole_lstm, predict
 from recipes.config.errors import ExportFailed
 from recipes.exporting import decoded as exported
+from recipes.exporting import writer
 from recipes.inference import engines, export_folder
 from recipes.inference.tagger import OnnxTagger, Tagger
 from recipes.model import parts as model_parts
@@ -89,7 +90,7 @@ def runs(dataset, tmp_path_factory):
 def onnx_runs(runs, compilation_cache):
     """The run folders, each with its ONNX export in RUN/export/onnx/."""
     others = [str(folder) for name, folder in runs.items() if name != CLI_EXPORTED]
-    code = "import sys\nfrom recipes.export import export_run\nfor run in sys.argv[1:]:\n    export_run(run, 'onnx')\n"
+    code = "import sys\nfrom recipes.exporting.writer import export_run\nfor run in sys.argv[1:]:\n    export_run(run, 'onnx')\n"
     env = dict(subprocess_env(compilation_cache), KERAS_BACKEND="tensorflow")
     # Side by side: a TensorFlow-backend process exporting three, and the command line under this backend.
     batch = subprocess.Popen([sys.executable, "-c", code, *others], env=env, stderr=subprocess.PIPE, text=True)
@@ -310,7 +311,7 @@ def test_a_failed_export_leaves_nothing_half_written(untrained_run, tmp_path, ca
         path.write_bytes(b"half an artifact")
         raise ExportFailed(f"{export_format} export of {model_dir} failed (the converter gave up)")
 
-    monkeypatch.setattr(export, "write_artifact", fails_halfway)
+    monkeypatch.setattr(writer, "write_artifact", fails_halfway)
     assert exit_status(export.main, ["--model-dir", str(run)]) == 1
     one_line_error(capsys, "export of", "failed (the converter gave up)")
     assert sorted(path.name for path in run.iterdir()) == ["encoder.json", "model.keras"]  # not even export/

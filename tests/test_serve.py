@@ -17,7 +17,8 @@ from fastapi.testclient import TestClient
 
 import data
 from data.batching import DEFAULT_BUCKETS
-from recipes import export, serve
+from recipes import serve
+from recipes.exporting import writer
 from recipes.inference import service as http_service
 from recipes.inference.limits import Limits
 from recipes.inference.tagger import OnnxTagger, Tagger
@@ -207,7 +208,7 @@ def test_requests_that_arrive_together_are_tagged_in_one_model_call(tagger):
 
 
 def test_the_onnx_engine_serves_what_the_keras_engine_serves(tagger, straight_run, tmp_path):
-    export.export_run(straight_run, "onnx", output=tmp_path / "onnx")
+    writer.export_run(straight_run, "onnx", output=tmp_path / "onnx")
     onnx_tagger = OnnxTagger.load(straight_run, tmp_path / "onnx")
     app = http_service.create_app({"lstm": onnx_tagger}, {"lstm": str(straight_run)}, warm_up=False)
     sentences = [*SENTENCES, "flights from boston to denver on monday morning"]

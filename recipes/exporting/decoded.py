@@ -48,11 +48,9 @@ class _ViterbiForwardCell(keras.layers.Layer):
         self.output_size = crf.num_tags
 
     def call(self, inputs, states):
-        delta = (
-            states[0] if isinstance(states, (list, tuple)) else states
-        )  # best score of every tag at the previous word
+        delta = states[0] if isinstance(states, (list, tuple)) else states  # delta_{t-1}: each tag's best score
         emission, valid = inputs[:, :-1], inputs[:, -1:] > 0.5
-        transitions = self.crf._potentials()[0]
+        transitions = self.crf.transition_scores()[0]
         best = ops.max(delta[:, :, None] + transitions[None, :, :], axis=1) + emission
         delta = ops.where(valid, best, delta)
         return delta, [delta]
@@ -74,7 +72,7 @@ class _ViterbiBackwardCell(keras.layers.Layer):
         tag = states[0] if isinstance(states, (list, tuple)) else states
         tag = ops.cast(tag[:, 0], "int32")  # tag of the next word, y_t
         previous_delta, valid = inputs[:, :-1], inputs[:, -1:] > 0.5
-        into = ops.transpose(self.crf._potentials()[0])  # into[j] = A[:, j], scores of moving to j
+        into = ops.transpose(self.crf.transition_scores()[0])  # into[j] = A[:, j], scores of moving to j
         best = top_index(previous_delta + ops.take(into, tag, axis=0))
         previous_tag = ops.cast(ops.where(valid[:, 0], best, tag), "float32")[:, None]
         return previous_tag, [previous_tag]
@@ -129,13 +127,13 @@ class DecodedTagger(keras.Model):
         return result
 
     def viterbi(self, emissions, mask):
-        _, start, end = self.crf._potentials()
+        _, start, end = self.crf.transition_scores()
         valid = ops.cast(mask, "float32")[:, :, None]
         padded_step = ops.zeros_like(valid[:, :1])
         first_delta = start[None, :] + emissions[:, 0, :]
         # Words 2..n, then the padded step: deltas[:, k] is delta after word k + 1.
-        steps = ops.concatenate([emissions[:, 1:], valid[:, 1:]], axis=-1)
-        steps = ops.concatenate([steps, ops.zeros_like(ops.concatenate([emissions, valid], axis=-1)[:, :1])], axis=1)
+        words = ops.concatenate([emissions, valid], axis=-1)
+        steps = ops.concatenate([words[:, 1:], ops.zeros_like(words[:, :1])], axis=1)
         deltas, last_delta = self.forward(steps, initial_state=[first_delta])
         last_tag = ops.cast(top_index(last_delta + end[None, :]), "float32")[:, None]
         # Entry k pairs delta_k with word k + 1's flag, and the last entry (padding) keeps the last tag:
@@ -162,7 +160,7 @@ def sample_inputs(model):
 
 def description(model, encoder, artifact_format, converter=None):
     """The contents of export.json for a tagger exported as `artifact_format` by `converter`
-    ("onnx_graph", "tf2onnx" or "keras", what `recipes.export.write_artifact` returns)."""
+    ("onnx_graph", "tf2onnx" or "keras", what `writer.write_artifact` returns)."""
     crf = crf_layer(model)
     outputs = [{"name": TAG_OUTPUT, "dtype": "int32", "shape": [None, None]}]
     if has_intent(model):
