@@ -26,9 +26,10 @@ import numpy as np
 import data
 from data.atomic import PARTIAL_GLOB, atomic_path, atomic_write_text, replace
 from recipes.config.errors import UsageError, first_line
+from recipes.config.formats import RUN_CONFIG, read_json_object, read_versioned
 from recipes.config.settings import MODEL_FLAGS, MONITORS, model_options
 from recipes.model.parts import compile_model
-from recipes.training.run_folder import read_json_object, trim_history
+from recipes.training.run_folder import trim_history
 
 CHECKPOINT_FILES = ("best.weights.h5", "last.weights.h5", "optimizer.npz")
 CHECKPOINT_STATE = {
@@ -117,15 +118,6 @@ def read_state(state_path):
     return state
 
 
-# The model flags of a config.json written before models had intent heads: such a run trained slots only
-# and followed the dev slot F1.
-BEFORE_INTENTS = {
-    "intent": False,
-    "intent_pooling": "attention",
-    "intent_to_slots": False,
-    "intent_weight": None,
-    "monitor": "slot_f1",
-}
 # What a resumed run keeps from its config.json: the model, the intent loss's weight it trained with (its
 # default follows the head, which the saved run decides), and the dev score its best epoch so far was chosen by.
 RESUMED_FROM_CONFIG = (*MODEL_FLAGS, "intent_weight", "monitor")
@@ -136,7 +128,7 @@ def resumed_settings(settings, run_dir):
     `config.json` (the command line chooses data, batches and seed; the saved run, the
     model, its loss and the dev score that its best epoch so far was chosen by)."""
     config_path = Path(run_dir) / "config.json"
-    saved = {**BEFORE_INTENTS, **read_json_object(config_path)}
+    saved = read_versioned(config_path, RUN_CONFIG)
     for key in RESUMED_FROM_CONFIG:
         if key not in saved:
             raise UsageError(f"{config_path}: {key!r} is missing")
