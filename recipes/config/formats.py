@@ -4,6 +4,7 @@ Each of these files is a JSON object whose first two keys name its format and
 its version, as `encoder.json` does (`data/encoders.py`):
 
     config.json             {"format": "slot-rnn-run-config", "version": 2, "recipe": "lstm", ...}
+    checkpoint/state.json   {"format": "slot-rnn-checkpoint-state", "version": 2, "epochs_done": 3, ...}
     metrics.json            {"format": "slot-rnn-metrics", "version": 2, "recipe": "lstm", ...}
     search.json             {"format": "slot-rnn-search", "version": 2, "flags": {...}}
 
@@ -20,6 +21,13 @@ The versions:
                      models had intent heads, without "intent", "intent_pooling", "intent_to_slots",
                      "intent_weight" and "monitor" (such a run trained slots only and followed dev slot F1)
                   2  "format" and "version" added
+    state.json    1  "best_f1" held the best monitored score (slot F1 or frame accuracy); "seed_states"
+                     absent when written before the seed generators' states were saved; the optimizer's
+                     state in optimizer.npz, besides the two weights files of the compiled model
+                  2  "best_score" for "best_f1"; "seed_states" always (null: not saved, in a migrated
+                     version 1 file only); "optimizer_file" names the one file holding the optimizer's state:
+                     "last.weights.h5" (best.weights.h5 then holds the layers' weights only), or
+                     "optimizer.npz" in a migrated version 1 checkpoint
     metrics.json  1  the run's scores (`recipe.run_metrics`)
                   2  "format" and "version" added
     search.json   1  {"flags": {...}}; written before the intent flags, without "columns", "intent",
@@ -142,6 +150,29 @@ def migrate_run_config(value):
 
 
 RUN_CONFIG = FileFormat("slot-rnn-run-config", 2, migrate_run_config)
+
+
+# ---------------------------------------------------------------------------
+# checkpoint/state.json
+# ---------------------------------------------------------------------------
+
+
+def migrate_checkpoint_state(value):
+    """A `state.json` of any version as version 2: "best_f1" becomes "best_score",
+    absent seed states become null (not saved: the generators keep the states the
+    model was built with), and "optimizer_file" names `optimizer.npz`, where version 1
+    checkpoints hold the optimizer's state. `FormatError` when "best_f1" is missing."""
+    version = version_of(value, CHECKPOINT_STATE)
+    body = without_stamp(value)
+    if version < 2:
+        if "best_f1" not in body:
+            raise FormatError("'best_f1' is missing")
+        body = {key: item for key, item in body.items() if key != "best_f1"}
+        body = {"best_score": value["best_f1"], "seed_states": None, **body, "optimizer_file": "optimizer.npz"}
+    return stamped(CHECKPOINT_STATE, body)
+
+
+CHECKPOINT_STATE = FileFormat("slot-rnn-checkpoint-state", 2, migrate_checkpoint_state)
 
 
 # ---------------------------------------------------------------------------

@@ -14,9 +14,9 @@
         curves.png             loss and dev slot F1 by epoch
         metrics.json           written last: a run without it is unfinished
 
-Every file is written whole or not at all (`data.atomic`). `config.json` and
-`metrics.json` begin with their format and version, `{"format":
-"slot-rnn-run-config", "version": 2, ...}`; they are read through
+Every file is written whole or not at all (`data.atomic`). `config.json`,
+`metrics.json` and `checkpoint/state.json` begin with their format and version,
+`{"format": "slot-rnn-run-config", "version": 2, ...}`; they are read through
 `recipes.config.formats.read_versioned`, which also reads the earlier versions.
 """
 
