@@ -26,7 +26,7 @@ import pandas as pd
 
 from benchmarks.reporting import RESULTS_DIR, Column, save_table
 from recipes.config.errors import UsageError
-from recipes.training.run_folder import read_json_object
+from recipes.config.formats import METRICS, RUN_CONFIG, read_versioned
 from recipes.training.trainer import replay_early_stopping
 
 RUN_FILES = ("config.json", "history.csv", "metrics.json")
@@ -58,8 +58,8 @@ def read_run(folder):
         if not (folder / name).is_file():
             raise BadRun(f"{folder / name}: missing (the run has not finished?)")
     try:
-        config = read_json_object(folder / "config.json")
-        metrics = read_json_object(folder / "metrics.json")
+        config = read_versioned(folder / "config.json", RUN_CONFIG)
+        metrics = read_versioned(folder / "metrics.json", METRICS)
     except UsageError as error:
         raise BadRun(str(error)) from None
     for path, saved, keys in (

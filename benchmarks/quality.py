@@ -36,6 +36,8 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.reporting import Column, save_table
+from recipes.config.errors import UsageError
+from recipes.config.formats import METRICS, RUN_CONFIG, read_versioned, without_stamp
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,7 +52,7 @@ TARGET_F1 = 0.97  # the dev slot F1 whose time to reach the table reports
 
 
 class StaleRun(Exception):
-    """A finished run folder whose settings differ from the ones asked for."""
+    """A finished run folder whose settings differ from the ones asked for, or whose files cannot be read."""
 
 
 def expected_config(name, seed, args):
@@ -64,15 +66,19 @@ def expected_config(name, seed, args):
     return json.loads(json.dumps(settings.as_config(parsed)))
 
 
+def read_run_file(path, file_format):
+    """A run folder's `config.json` or `metrics.json` at its current version
+    (`recipes.config.formats`); `StaleRun` in one line naming the file when it cannot be read."""
+    try:
+        return read_versioned(path, file_format)
+    except UsageError as error:
+        raise StaleRun(str(error)) from None
+
+
 def check_reused_run(run_dir, name, seed, args):
     """A finished run is reused only if it trained the configuration asked for
     now: same dataset, same settings (recipe defaults included)."""
-    try:
-        saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise StaleRun(f"{run_dir / 'config.json'}: cannot read the run's settings ({error})") from None
-    if not isinstance(saved, dict):
-        raise StaleRun(f"{run_dir / 'config.json'}: expected a JSON object")
+    saved = without_stamp(read_run_file(run_dir / "config.json", RUN_CONFIG))
     wanted = expected_config(name, seed, args)
     differ = sorted(key for key in (set(saved) | set(wanted)) - RUN_ONLY_KEYS if saved.get(key) != wanted.get(key))
     if Path(str(saved.get("data"))).name != Path(args.data).name:
@@ -144,7 +150,7 @@ def train_one(name, seed, args):
             completed = subprocess.run(command, cwd=REPO_ROOT, stdout=handle, stderr=subprocess.STDOUT)
         if completed.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed with code {completed.returncode}; see {log}")
-    metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    metrics = read_run_file(metrics_path, METRICS)
     metrics.update(time_to_accuracy(run_dir / "history.csv", metrics["best_epoch"], args.target_f1))
     return name, seed, metrics, reused
 

@@ -258,7 +258,7 @@ def best_epoch_scores(model, monitor, objective_name):
     """The dev scores of the trial's best epoch: the objective's (the monitor's
     best score) and, from the epoch logs training left in `model.history`, the
     others that epoch has (`DEV_SCORES`)."""
-    scores = {objective_name: float(monitor.best_f1)}
+    scores = {objective_name: float(monitor.best_score)}
     history = getattr(model, "history", None)
     epoch = int(monitor.best_epoch) - 1
     if history is not None and epoch in history.epoch:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -72,8 +73,20 @@ DAMAGED_CHECKPOINTS = {
         ["state.json: 'epochs_done' must be at least 1, got 0"],
     ),
     "state_best_missing": (
-        edit_json("checkpoint/state.json", lambda s: {k: v for k, v in s.items() if k != "best_f1"}),
-        ["state.json: 'best_f1' is missing"],
+        edit_json("checkpoint/state.json", lambda s: {k: v for k, v in s.items() if k != "best_score"}),
+        ["state.json: 'best_score' is missing"],
+    ),
+    "state_optimizer_file_unknown": (
+        edit_json("checkpoint/state.json", lambda s: {**s, "optimizer_file": "adam.npz"}),
+        ["state.json: 'optimizer_file' must be one of last.weights.h5, optimizer.npz, got 'adam.npz'"],
+    ),
+    "state_newer_version": (
+        edit_json("checkpoint/state.json", lambda s: {**s, "version": 3}),
+        ["state.json: version 3 of the slot-rnn-checkpoint-state format, newer than version 2"],
+    ),
+    "state_another_format": (
+        edit_json("checkpoint/state.json", lambda s: {**s, "format": "slot-rnn-metrics"}),
+        ["state.json: 'format' is 'slot-rnn-metrics', expected 'slot-rnn-checkpoint-state'"],
     ),
     "state_seeds_short": (
         edit_json("checkpoint/state.json", lambda s: {**s, "seed_states": s["seed_states"][:1]}),
@@ -102,6 +115,19 @@ DAMAGED_CHECKPOINTS = {
         ["last.weights.h5: cannot be loaded"],
     ),
     "weights_missing": (replace_file("checkpoint/last.weights.h5", None), ["last.weights.h5: missing"]),
+    "weights_without_optimizer": (  # the layers' weights alone, as best.weights.h5 holds them
+        lambda folder: shutil.copy(folder / "checkpoint/best.weights.h5", folder / "checkpoint/last.weights.h5"),
+        ["last.weights.h5: holds no optimizer state"],
+    ),
+}
+# Checkpoints of version 1 (tests/fixtures/folders_before_versions/run-unfinished, written by the code
+# before files carried a version) hold the optimizer's state in optimizer.npz, and "best_f1".
+OLD_UNFINISHED = Path(__file__).resolve().parent / "fixtures" / "folders_before_versions" / "run-unfinished"
+DAMAGED_OLD_CHECKPOINTS = {
+    "state_best_missing": (
+        edit_json("checkpoint/state.json", lambda s: {k: v for k, v in s.items() if k != "best_f1"}),
+        ["state.json: 'best_f1' is missing"],
+    ),
     "optimizer_garbage": (
         replace_file("checkpoint/optimizer.npz", b"PK\x03\x04 garbage"),
         ["optimizer.npz: cannot be loaded"],
@@ -109,6 +135,15 @@ DAMAGED_CHECKPOINTS = {
     "optimizer_pickled": (
         replace_file("checkpoint/optimizer.npz", pickled_npz()),
         ["optimizer.npz: cannot be loaded", "allow_pickle=False"],
+    ),
+    "optimizer_missing": (replace_file("checkpoint/optimizer.npz", None), ["optimizer.npz: missing"]),
+    "state_seeds_short": (
+        edit_json("checkpoint/state.json", lambda s: {**s, "seed_states": s["seed_states"][:1]}),
+        ["state.json: 'seed_states' does not fit the model"],
+    ),
+    "config_newer_version": (
+        edit_json("config.json", lambda c: {"format": "slot-rnn-run-config", "version": 3, **c}),
+        ["config.json: version 3 of the slot-rnn-run-config format, newer than version 2"],
     ),
 }
 
@@ -120,6 +155,20 @@ def test_resume_refuses_a_damaged_checkpoint_with_one_line_and_changes_nothing(
     folder = tmp_path / "run"
     shutil.copytree(straight_run, folder)
     damage, fragments = DAMAGED_CHECKPOINTS[name]
+    damage(folder)
+    before = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    assert exit_status(lstm.main, recipe_argv(tiny_data, folder, "--epochs", "4", "--resume")) == 2
+    one_line_error(capsys, *fragments, prefix="python -m recipes.lstm: error: ")
+    assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
+
+
+@pytest.mark.parametrize("name", sorted(DAMAGED_OLD_CHECKPOINTS))
+def test_resume_refuses_a_damaged_version_1_checkpoint_with_one_line_and_changes_nothing(
+    name, tiny_data, tmp_path, capsys
+):
+    folder = tmp_path / "run"
+    shutil.copytree(OLD_UNFINISHED, folder)
+    damage, fragments = DAMAGED_OLD_CHECKPOINTS[name]
     damage(folder)
     before = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
     assert exit_status(lstm.main, recipe_argv(tiny_data, folder, "--epochs", "4", "--resume")) == 2
@@ -217,12 +266,31 @@ def test_a_checkpoint_interrupted_while_saving_resumes_from_one_consistent_epoch
     folder = tmp_path / "after-commit"
     shutil.copytree(straight_run, folder)
     checkpoint = folder / "checkpoint"
-    for name in ("last.weights.h5", "optimizer.npz"):
-        os.replace(checkpoint / name, checkpoint / f"epoch-3.{name}")
+    os.replace(checkpoint / "last.weights.h5", checkpoint / "epoch-3.last.weights.h5")
     shutil.copy(checkpoint / "best.weights.h5", checkpoint / "last.weights.h5")  # an older epoch's file
-    (checkpoint / "optimizer.npz").write_bytes(b"older")
+    (checkpoint / "optimizer.npz").write_bytes(b"older")  # a version 1 checkpoint's, no longer read
     assert_same_training(trained_state(folder), straight_state)
     assert leftovers(folder) == []
+    assert not (checkpoint / "optimizer.npz").exists()
+
+    # The same in a version 1 checkpoint, whose optimizer.npz was staged too: it resumes as the checkpoint saved.
+    saved = tmp_path / "version-1"
+    shutil.copytree(OLD_UNFINISHED, saved)
+    folder = tmp_path / "version-1-after-commit"
+    shutil.copytree(OLD_UNFINISHED, folder)
+    checkpoint = folder / "checkpoint"
+    for name in ("last.weights.h5", "optimizer.npz"):
+        os.replace(checkpoint / name, checkpoint / f"epoch-2.{name}")
+    shutil.copy(checkpoint / "best.weights.h5", checkpoint / "last.weights.h5")  # an older epoch's file
+    (checkpoint / "optimizer.npz").write_bytes(b"older")
+    assert_same_training(trained_state(folder), trained_state(saved))
+    assert leftovers(folder) == []
+    assert sorted(path.name for path in checkpoint.iterdir()) == [
+        "best.weights.h5",
+        "last.weights.h5",
+        "optimizer.npz",
+        "state.json",
+    ]
 
 
 def test_a_tuning_search_killed_mid_trial_keeps_its_finished_trials(

@@ -3,14 +3,16 @@ after every finished trial, and put back where a file no longer parses."""
 
 import json
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from recipes import tune
 from recipes.config.errors import UsageError
+from recipes.config.formats import SEARCH_BEFORE_INTENTS
 from recipes.search.command_line import check_args
-from recipes.search.folder import ADDED_LATER, prepare_project, search_settings
+from recipes.search.folder import prepare_project, search_settings
 from support import TINY_SEARCH, exit_status
 
 
@@ -76,7 +78,11 @@ def test_a_search_saved_before_the_intent_flags_resumes_as_one_without_an_intent
 
     project_dir = tmp_path / "tiny"
     project_dir.mkdir()
-    saved = {name: value for name, value in search_settings(args_of("--no-intent")).items() if name not in ADDED_LATER}
+    saved = {
+        name: value
+        for name, value in search_settings(args_of("--no-intent")).items()
+        if name not in SEARCH_BEFORE_INTENTS
+    }
     (project_dir / "search.json").write_text(json.dumps({"flags": saved}))
     assert prepare_project(args_of("--no-intent", "--intent-pooling", "mean"), "single") == project_dir
     with pytest.raises(UsageError) as refused:
@@ -85,3 +91,39 @@ def test_a_search_saved_before_the_intent_flags_resumes_as_one_without_an_intent
     with pytest.raises(UsageError) as refused:
         prepare_project(args_of("--no-intent", "--objective", "val_slot_f1", "--epochs", "2"), "single")
     assert "made with --epochs 1, not --epochs 2" in str(refused.value)
+
+
+# A search made by the code before files carried a version (tests/fixtures/folders_before_versions/README.md):
+# two trials of TINY_SEARCH on the built-in travel data cut to 60 training sentences.
+OLD_SEARCH = Path(__file__).resolve().parent / "fixtures" / "folders_before_versions" / "search"
+
+
+def test_a_search_saved_before_versions_resumes_keeping_its_trials_and_gets_the_current_version(tmp_path, monkeypatch):
+    directory = tmp_path / "searches"
+    shutil.copytree(OLD_SEARCH, directory)
+    project_dir = directory / "travel"
+    old_flags = json.loads((project_dir / "search.json").read_text())["flags"]
+    before = tune.load_trials(project_dir)
+    assert [trial["trial_id"] for trial in before] == ["0", "1"]
+    trained = []
+    original_fit = tune.SlotFillingHyperModel.fit
+
+    def counting_fit(self, hp, model, *args, **kwargs):
+        trained.append(self.trial_id)
+        return original_fit(self, hp, model, *args, **kwargs)
+
+    monkeypatch.setattr(tune.SlotFillingHyperModel, "fit", counting_fit)
+    flags = [*TINY_SEARCH, "--data", "travel", "--max-train", "60", "--directory", str(directory), "--no-retrain"]
+    assert exit_status(tune.main, [*flags, "--max-trials", "3"]) == 0
+    assert trained == ["2"]  # exactly one more trial; the two old ones did not run again
+    after = tune.load_trials(project_dir)
+    assert [trial["trial_id"] for trial in after] == ["0", "1", "2"]
+    for old, kept in zip(before, after):
+        assert (kept["values"], kept["score"], kept["status"]) == (old["values"], old["score"], old["status"])
+    table = read_results(project_dir)
+    assert list(table["trial_id"]) == ["0", "1", "2"] and (table["status"] == "COMPLETED").all()
+    assert json.loads((project_dir / "search.json").read_text()) == {
+        "format": "slot-rnn-search",
+        "version": 2,
+        "flags": old_flags,
+    }

@@ -306,7 +306,7 @@ def test_fit_scores_the_best_epoch_and_hands_tuner_callbacks_to_training(tiny_da
         seen.update(
             callbacks=list(extra_callbacks), epochs=args.epochs, initial_epoch=initial_epoch, monitor=args.monitor
         )
-        return Namespace(best_f1=0.75, best_epoch=5)
+        return Namespace(best_score=0.75, best_epoch=5)
 
     monkeypatch.setattr(tune, "train", fake_train)
     hp = keras_tuner.HyperParameters()

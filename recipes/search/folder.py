@@ -1,7 +1,9 @@
 """The search folder: `<directory>/<project-name>/`, checked before a search starts or resumes.
 
-search.json          {"flags": {"data": "...", "tuner": "random", ...}}: the flags that define the
-                     search; a rerun with other ones is refused with one line
+search.json          {"format": "slot-rnn-search", "version": 2, "flags": {"data": "...", "tuner":
+                     "random", ...}}: the flags that define the search; a rerun with other ones is
+                     refused with one line. One of an earlier version (`recipes.config.formats`)
+                     is read through its migration and rewritten at the current version.
 oracle.json, trial_*/ keras-tuner's own state, which it rewrites in place
 last_good/           a copy of that state taken after every finished trial (`save_last_good`),
                      restored on the next run where a file no longer parses (`restore_last_good`)
@@ -16,6 +18,7 @@ from pathlib import Path
 from data.atomic import atomic_write_bytes, atomic_write_text
 from data.sources import BUILT_IN, DOWNLOADABLE
 from recipes.config.errors import UsageError
+from recipes.config.formats import SEARCH, UNVERSIONED, VERSION_KEY, read_json_object, stamped, upgrade
 
 # The flags that define a search: a rerun in the same folder must repeat them.
 SEARCH_FLAGS = (
@@ -51,14 +54,6 @@ SEARCH_FLAGS = (
 )
 # The flags that shape only the intent head: not part of a search without one (recorded as None).
 INTENT_ONLY = ("intent_pooling", "intent_to_slots", "min_intent_weight", "max_intent_weight")
-# Search flags added after searches were saved without them, with the value those searches had:
-# they trained no intent head and maximised dev slot F1.
-ADDED_LATER = {
-    "columns": None,
-    "intent": False,
-    **{name: None for name in INTENT_ONLY},
-    "objective": "val_slot_f1",
-}
 
 
 def search_settings(args):
@@ -105,13 +100,7 @@ def prepare_project(args, role):
     current = search_settings(args)
     path = project_dir / "search.json"
     if path.is_file():
-        try:
-            saved = json.loads(path.read_text(encoding="utf-8"))["flags"]
-            if not isinstance(saved, dict):
-                raise TypeError("flags is not an object")
-        except (ValueError, KeyError, TypeError):
-            raise UsageError(f"{path}: unreadable; use --overwrite or another --project-name")
-        saved = {**ADDED_LATER, **saved}
+        saved, written_in = read_search_file(path)
         changed = [name for name in SEARCH_FLAGS if saved.get(name, "(not recorded)") != current[name]]
         if "intent" in changed:  # the flags of the intent head follow from it
             changed = [name for name in changed if name not in INTENT_ONLY]
@@ -122,11 +111,32 @@ def prepare_project(args, role):
                 f"{project_dir} holds a search made with {before}, not {now}: repeat its flags to resume it, "
                 "or use --overwrite or another --project-name"
             )
+        if role != "worker" and written_in < SEARCH.version:
+            write_search_file(path, saved)  # the same flags, at the current version
     elif role != "worker":
-        atomic_write_text(path, json.dumps({"flags": current}, indent=2) + "\n")
+        write_search_file(path, current)
     if role != "worker":
         restore_last_good(project_dir)
     return project_dir
+
+
+def read_search_file(path):
+    """The flags of `search.json` at the current version, and the version it was written
+    in; `UsageError` in one line when it is damaged or of a newer version than this code's."""
+    unreadable = UsageError(f"{path}: unreadable; use --overwrite or another --project-name")
+    try:
+        value = read_json_object(path)
+    except UsageError:
+        raise unreadable from None
+    flags = upgrade(value, SEARCH, path).get("flags")  # a newer version or another format: refused
+    if not isinstance(flags, dict):
+        raise unreadable
+    return flags, value.get(VERSION_KEY, UNVERSIONED)
+
+
+def write_search_file(path, flags):
+    """`search.json` holding `flags`, at the current version."""
+    atomic_write_text(path, json.dumps(stamped(SEARCH, {"flags": flags}), indent=2) + "\n")
 
 
 LAST_GOOD = "last_good"

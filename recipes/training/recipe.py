@@ -22,6 +22,7 @@ from data.command_line import exit_on_errors
 from recipes.config.compile_cache import use_compile_cache
 from recipes.config.errors import EXIT_CODES
 from recipes.config.flags import describe, parse_settings
+from recipes.config.formats import METRICS, stamped
 from recipes.config.settings import model_options
 from recipes.inference.engines import KerasEngine
 from recipes.inference.tagger import Tagger, predict_sentences
@@ -155,21 +156,24 @@ def evaluate(engine, encoder, dataset, buckets):
 
 
 def run_metrics(name, dataset, dev, test, monitor, train_seconds, model, run_dir):
-    """What `metrics.json` holds."""
-    return {
-        "recipe": name,
-        "data": dataset.name,
-        "backend": keras.backend.backend(),
-        "device": compute_device(),
-        "dev": report.summary(dev),
-        "test": report.summary(test),
-        "epochs": int(run_folder.history_rows(run_dir / "history.csv")),
-        "best_epoch": int(monitor.best_epoch),
-        "monitor": monitor.monitor,
-        "intent_head": has_intent(model),
-        "train_seconds": round(train_seconds, 2),
-        "parameters": int(model.count_params()),
-    }
+    """What `metrics.json` holds, its format and version first (`recipes.config.formats.METRICS`)."""
+    return stamped(
+        METRICS,
+        {
+            "recipe": name,
+            "data": dataset.name,
+            "backend": keras.backend.backend(),
+            "device": compute_device(),
+            "dev": report.summary(dev),
+            "test": report.summary(test),
+            "epochs": int(run_folder.history_rows(run_dir / "history.csv")),
+            "best_epoch": int(monitor.best_epoch),
+            "monitor": monitor.monitor,
+            "intent_head": has_intent(model),
+            "train_seconds": round(train_seconds, 2),
+            "parameters": int(model.count_params()),
+        },
+    )
 
 
 def load_data(settings):

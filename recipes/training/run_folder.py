@@ -14,7 +14,10 @@
         curves.png             loss and dev slot F1 by epoch
         metrics.json           written last: a run without it is unfinished
 
-Every file is written whole or not at all (`data.atomic`).
+Every file is written whole or not at all (`data.atomic`). `config.json`,
+`metrics.json` and `checkpoint/state.json` begin with their format and version,
+`{"format": "slot-rnn-run-config", "version": 2, ...}`; they are read through
+`recipes.config.formats.read_versioned`, which also reads the earlier versions.
 """
 
 import contextlib
@@ -24,7 +27,8 @@ import json
 from pathlib import Path
 
 from data.atomic import atomic_path, atomic_write_text
-from recipes.config.errors import UsageError, first_line
+from recipes.config.errors import UsageError
+from recipes.config.formats import RUN_CONFIG, stamped
 from recipes.config.settings import as_config
 
 RUN_FILES = ("model.keras", "encoder.json", "metrics.json", "history.csv", "test_predictions.txt")
@@ -67,13 +71,13 @@ def create(recipe_name, output_dir=None, resume=False):
 def start(run_dir, recipe_name, settings, encoder):
     """What a run folder holds from the start: `encoder.json` and `config.json` (the settings)."""
     encoder.save(run_dir / "encoder.json")
-    write_json(run_dir / "config.json", {"recipe": recipe_name, **as_config(settings)})
+    write_json(run_dir / "config.json", stamped(RUN_CONFIG, {"recipe": recipe_name, **as_config(settings)}))
 
 
 def finish(run_dir, model, test_split, test_predictions, test_scores, metrics):
-    """What a finished run adds: the model, its test predictions (`tagging.Predictions`),
+    """What a finished run adds: the model, its test predictions (`recipes.inference.tagger.Predictions`),
     per-slot (and per-intent) scores, the curves, and `metrics.json` last (a run
-    folder without it is unfinished)."""
+    folder without it is unfinished; `metrics` as `recipe.run_metrics` stamps them)."""
     save_model(model, run_dir / "model.keras")
     write_predictions(run_dir / "test_predictions.txt", test_split, test_predictions.tags)
     write_csv(run_dir / "per_slot.csv", test_scores["per_slot"])
@@ -160,21 +164,3 @@ def trim_history(path, epochs):
         lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
         if len(lines) > epochs + 1:
             atomic_write_text(path, "".join(lines[: epochs + 1]))
-
-
-def read_json_object(path):
-    """A JSON object from a run folder's file, or `UsageError` naming the file (and line)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: missing") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"{path}: cannot read ({getattr(error, 'strerror', None) or first_line(error)})") from None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise UsageError(f"{path} line {error.lineno}: not valid JSON ({error.msg})") from None
-    if not isinstance(value, dict):
-        raise UsageError(f"{path}: expected a JSON object, got {type(value).__name__}")
-    return value

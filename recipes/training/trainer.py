@@ -26,7 +26,7 @@ from recipes.config.errors import TrainingDiverged, UsageError
 from recipes.inference.engines import KerasEngine, predict_batches
 from recipes.model import scoring
 from recipes.model.parts import crf_layer, has_intent, model_input_features
-from recipes.training.checkpoints import write_checkpoint
+from recipes.training.checkpoints import load_best_weights, write_checkpoint
 
 
 class TrainingBatches(keras.utils.PyDataset):
@@ -150,10 +150,9 @@ class SlotF1Monitor(keras.callbacks.Callback):
         self.encoder, self.dev_split, self.dev_batches = encoder, dev_split, dev_batches
         self.checkpoint_dir = checkpoint_dir
         self.monitor = monitor
-        state = state or {}
-        # "best_f1" holds the best monitored score (slot F1 or frame accuracy), the name kept for old checkpoints.
+        state = state or {}  # a checkpoint's state.json, at the current version (`checkpoints.read_state`)
         self.stopping = EarlyStopping(
-            patience, state.get("best_f1", -1.0), state.get("best_epoch", 0), state.get("wait", 0)
+            patience, state.get("best_score", -1.0), state.get("best_epoch", 0), state.get("wait", 0)
         )
         self.train_seconds_before = state.get("train_seconds", 0.0)
         self.best_weights = None
@@ -199,8 +198,6 @@ class SlotF1Monitor(keras.callbacks.Callback):
         """The best dev score so far of the monitored kind (`monitor`)."""
         return self.stopping.best
 
-    best_f1 = best_score  # the name checkpoints and the tuner use
-
     @property
     def best_epoch(self):
         return self.stopping.best_epoch
@@ -213,7 +210,7 @@ class SlotF1Monitor(keras.callbacks.Callback):
         """Writes the checkpoint of epoch `epochs_done` (see `checkpoints.write_checkpoint`)."""
         state = {
             "epochs_done": epochs_done,
-            "best_f1": self.best_f1,
+            "best_score": self.best_score,
             "best_epoch": self.best_epoch,
             "wait": self.wait,
             "stopped": bool(self.model.stop_training),
@@ -225,7 +222,7 @@ class SlotF1Monitor(keras.callbacks.Callback):
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
         elif self.checkpoint_dir and (Path(self.checkpoint_dir) / "best.weights.h5").is_file():
-            self.model.load_weights(Path(self.checkpoint_dir) / "best.weights.h5")
+            load_best_weights(self.model, Path(self.checkpoint_dir) / "best.weights.h5")
 
 
 class CheckpointAfterLogs(keras.callbacks.Callback):
