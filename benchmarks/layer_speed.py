@@ -48,7 +48,8 @@ from benchmarks.reporting import (
     publish_table,
 )
 from custom_layers import JordanRNN, PeepholeLSTM
-from recipes.config import flags
+from data.command_line import Parser
+from recipes.config import arguments
 
 # Layers timed, and (layer, reference, most its train step may cost relative to the reference, or None: shown only).
 # The unprefixed LSTM, SimpleRNN and GRU are the recipes' (`custom_layers`: the input projection before the loop,
@@ -193,26 +194,26 @@ def parse_layers(text):
 
 
 def make_parser():
-    parser = flags.Parser(
+    parser = Parser(
         prog="python -m benchmarks.layer_speed",
         description="Median train-step and forward time of PeepholeLSTM vs LSTM and JordanRNN vs SimpleRNN+Dense "
         "on fixed data. The backend is KERAS_BACKEND's.",
     )
     add = parser.add_argument
     add("--layers", type=parse_layers, default=list(LAYERS), help=f"comma-separated, among {','.join(LAYERS)}")
-    add("--batch-size", type=flags.positive_int, default=32, help="sequences per batch (default: 32)")
-    add("--steps", type=flags.positive_int, default=20, help="time steps per sequence (default: 20)")
-    add("--features", type=flags.positive_int, default=100, help="input features per step (default: 100)")
-    add("--units", type=flags.positive_int, default=128, help="units of every layer (default: 128)")
-    add("--repeats", type=flags._bounded(int, low=3), default=40, help="timed steps per model (default: 40)")
-    add("--warmup", type=flags.positive_int, default=3, help="untimed steps per model first (default: 3)")
+    add("--batch-size", type=arguments.positive_int, default=32, help="sequences per batch (default: 32)")
+    add("--steps", type=arguments.positive_int, default=20, help="time steps per sequence (default: 20)")
+    add("--features", type=arguments.positive_int, default=100, help="input features per step (default: 100)")
+    add("--units", type=arguments.positive_int, default=128, help="units of every layer (default: 128)")
+    add("--repeats", type=arguments.bounded(int, low=3), default=40, help="timed steps per model (default: 40)")
+    add("--warmup", type=arguments.positive_int, default=3, help="untimed steps per model first (default: 3)")
     add(
         "--masked",
         choices=("both", "yes", "no"),
         default="both",
         help="time with a padding mask, without, or both (default: both)",
     )
-    add("--seed", type=flags.non_negative_int, default=0, help="weights and data seed")
+    add("--seed", type=arguments.non_negative_int, default=0, help="weights and data seed")
     add(
         "--output",
         default=None,

@@ -14,16 +14,17 @@ import tempfile
 
 from benchmarks.reporting import REPO_ROOT, RESULTS_DIR
 from benchmarks.serve_load import start_service
-from recipes.config import flags
+from data.command_line import Parser
+from recipes.config import arguments
 
 
 def main(argv=None):
-    parser = flags.Parser(prog="python -m benchmarks.page_screenshot", description=__doc__.split("\n")[2])
+    parser = Parser(prog="python -m benchmarks.page_screenshot", description=__doc__.split("\n")[2])
     parser.add_argument("--model-dir", action="append", required=True, help="a run folder (repeat for more)")
     parser.add_argument("--sentence", default="i would like to arrive taipei on november 2nd", help="what to type")
     parser.add_argument("--output", default=str(RESULTS_DIR / "serve_page.png"), help="the PNG to write")
     parser.add_argument("--chromium", default="/usr/bin/chromium", help="the Chromium binary")
-    parser.add_argument("--width", type=flags.positive_int, default=1100, help="page width in pixels")
+    parser.add_argument("--width", type=arguments.positive_int, default=1100, help="page width in pixels")
     args = parser.parse_args(argv)
     if not os.access(args.chromium, os.X_OK):
         print(f"python -m benchmarks.page_screenshot: error: --chromium {args.chromium}: not found", file=sys.stderr)

@@ -50,7 +50,9 @@ from benchmarks.reporting import (
     publish_table,
 )
 from data.batching import encode_split, make_batches
-from recipes.config import errors, flags
+from data.command_line import Parser
+from recipes.config import arguments, errors
+from recipes.config.settings import OPTIONS
 from recipes.inference.tagger import OnnxTagger, Tagger
 from recipes.model import parts as model_parts
 
@@ -138,7 +140,7 @@ COLUMNS = [
 
 
 def make_parser():
-    parser = flags.Parser(
+    parser = Parser(
         prog="python -m benchmarks.predict_speed",
         description="Batched tagging throughput and single-sentence latency of a run folder through "
         "recipes.inference.Tagger.tag and OnnxTagger.tag. The backend is KERAS_BACKEND's.",
@@ -153,27 +155,27 @@ def make_parser():
         "written by python -m recipes.export --model-dir RUN)",
     )
     add("--data", required=True, help="dataset folder or built-in name whose test split is tagged")
-    add("--columns", type=flags.column_spec, metavar="SPEC", default=None, help=flags.COLUMNS_HELP)
+    add("--columns", type=arguments.column_spec, metavar="SPEC", default=None, help=OPTIONS["columns"].help)
     add(
         "--batch-size",
-        type=flags.positive_int,
+        type=arguments.positive_int,
         default=64,
         help="batch size of the batched measure (default: 64, Tagger.tag's)",
     )
     add(
         "--large-batch-size",
-        type=flags.positive_int,
+        type=arguments.positive_int,
         default=1024,
         help="batch size of the unfilled model-only measure (default: 1024, a whole bucket of most test sets)",
     )
-    add("--repeats", type=flags.positive_int, default=7, help="timed batched calls (default: 7)")
+    add("--repeats", type=arguments.positive_int, default=7, help="timed batched calls (default: 7)")
     add(
         "--sentences",
-        type=flags._bounded(int, low=20),
+        type=arguments.bounded(int, low=20),
         default=200,
         help="test sentences timed one at a time (default: 200)",
     )
-    add("--seed", type=flags.non_negative_int, default=0, help="which test sentences are timed one at a time")
+    add("--seed", type=arguments.non_negative_int, default=0, help="which test sentences are timed one at a time")
     add(
         "--output",
         default=None,

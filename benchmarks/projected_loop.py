@@ -27,7 +27,8 @@ import custom_layers
 import data
 from benchmarks.reporting import Column, check_writable, environment_line, output_stem, publish_table
 from data.batching import encode_split
-from recipes.config import flags
+from data.command_line import Parser
+from recipes.config import arguments
 from recipes.model import parts as model_parts
 from recipes.training import trainer as training
 
@@ -57,10 +58,10 @@ COLUMNS = [
 
 
 def main(argv=None):
-    parser = flags.Parser(prog="python -m benchmarks.projected_loop", description=__doc__.split("\n")[2])
+    parser = Parser(prog="python -m benchmarks.projected_loop", description=__doc__.split("\n")[2])
     parser.add_argument("--recipe", choices=RECIPES, default="lstm", help="the recipe whose model is built")
     parser.add_argument("--data", default="travel", help="dataset (default: the built-in travel data)")
-    parser.add_argument("--repeats", type=flags.positive_int, default=15, help="timed steps per model and length")
+    parser.add_argument("--repeats", type=arguments.positive_int, default=15, help="timed steps per model and length")
     parser.add_argument("--output", default=None, help="path stem of the .csv and .md results")
     args = parser.parse_args(argv)
     stem = output_stem(args.output, f"projected_loop_{keras.backend.backend()}")

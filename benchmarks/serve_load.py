@@ -42,7 +42,9 @@ import numpy as np
 import data
 from benchmarks.reporting import REPO_ROOT, Column, check_writable, environment_line, output_stem, publish_table
 from data.batching import bucket_length
-from recipes.config import errors, flags
+from data.command_line import Parser
+from recipes.config import arguments, errors
+from recipes.config.settings import OPTIONS
 from recipes.inference.tagger import ENGINE_HELP, ENGINES, Tagger, load_tagger
 
 CLIENTS_TARGET = 16
@@ -199,7 +201,7 @@ COLUMNS = [
 
 
 def make_parser():
-    parser = flags.Parser(
+    parser = Parser(
         prog="python -m benchmarks.serve_load",
         description="Concurrent clients against python -m recipes.serve on 127.0.0.1, beside Tagger.tag's batched "
         "rate in the same run. The backend is KERAS_BACKEND's.",
@@ -207,17 +209,17 @@ def make_parser():
     add = parser.add_argument
     add("--model-dir", required=True, help="a finished run folder (model.keras, encoder.json)")
     add("--data", default=None, help="dataset whose test sentences are sent (default: the run's own, config.json)")
-    add("--columns", type=flags.column_spec, metavar="SPEC", default=None, help=flags.COLUMNS_HELP)
-    add("--clients", type=flags.positive_int, default=CLIENTS_TARGET, help="concurrent clients (default: 16)")
-    add("--seconds", type=flags.positive_float, default=20.0, help="seconds of timed load per row (default: 20)")
-    add("--warm-up", type=flags.non_negative_float, default=5.0, help="seconds of untimed load first (default: 5)")
+    add("--columns", type=arguments.column_spec, metavar="SPEC", default=None, help=OPTIONS["columns"].help)
+    add("--clients", type=arguments.positive_int, default=CLIENTS_TARGET, help="concurrent clients (default: 16)")
+    add("--seconds", type=arguments.positive_float, default=20.0, help="seconds of timed load per row (default: 20)")
+    add("--warm-up", type=arguments.non_negative_float, default=5.0, help="seconds of untimed load first (default: 5)")
     add(
         "--sentences-per-request",
         default="1,8,32",
-        type=lambda text: tuple(flags.positive_int(part) for part in text.split(",")),
+        type=lambda text: tuple(arguments.positive_int(part) for part in text.split(",")),
         help="comma-separated sentence counts, one row each (default: 1,8,32)",
     )
-    add("--repeats", type=flags.positive_int, default=7, help="timed Tagger.tag calls (default: 7)")
+    add("--repeats", type=arguments.positive_int, default=7, help="timed Tagger.tag calls (default: 7)")
     add("--engine", choices=ENGINES, default="keras", help=f"the service's --engine: {ENGINE_HELP}")
     add("--output", default=None, help="path stem of the .csv and .md results (default: benchmarks/results/serve_load)")
     return parser

@@ -55,7 +55,9 @@ from benchmarks.reporting import (
 )
 from custom_layers.projected_rnn import KERAS_LAYERS
 from data.batching import DEFAULT_BUCKETS, encode_split
-from recipes.config import flags, settings
+from data.command_line import Parser
+from recipes.config import arguments, settings
+from recipes.config.settings import OPTIONS
 from recipes.inference.engines import KerasEngine
 from recipes.inference.tagger import predict_sentences
 from recipes.model import parts as model_parts
@@ -340,18 +342,20 @@ def parse_variant(text):
             raise argparse.ArgumentTypeError(
                 f"expected 'buckets=L1,L2,...' and/or 'batch_size=N' joined by ';', got {text!r}"
             )
-        options[key] = flags.bucket_list(value) if key == "buckets" else flags.positive_int(value)
+        options[key] = arguments.bucket_list(value) if key == "buckets" else arguments.positive_int(value)
     return options
 
 
 def make_parser():
-    parser = flags.Parser(
+    parser = Parser(
         prog="python -m benchmarks.train_speed",
         description="Real words trained per second and test slot F1: a padded baseline against the project's "
         "bucketed pipeline, for every cell. The backend is KERAS_BACKEND's.",
     )
     parser.add_argument("--data", required=True, help="dataset folder (train/dev/test) or built-in name")
-    parser.add_argument("--columns", type=flags.column_spec, metavar="SPEC", default=None, help=flags.COLUMNS_HELP)
+    parser.add_argument(
+        "--columns", type=arguments.column_spec, metavar="SPEC", default=None, help=OPTIONS["columns"].help
+    )
     parser.add_argument(
         "--cells",
         type=parse_cells,
@@ -360,19 +364,19 @@ def make_parser():
     )
     parser.add_argument(
         "--epochs",
-        type=flags._bounded(int, low=2),
+        type=arguments.bounded(int, low=2),
         default=4,
         help="epochs per model: one warm-up, the median of the others is timed (default: 4)",
     )
     parser.add_argument(
         "--max-train",
-        type=flags.positive_int,
+        type=arguments.positive_int,
         default=None,
         help="use at most this many training sentences (quick trials)",
     )
     parser.add_argument(
         "--buckets",
-        type=flags.bucket_list,
+        type=arguments.bucket_list,
         default=DEFAULT_BUCKETS,
         help="the pipeline's padded lengths, as the recipes' --buckets "
         f"(default: {','.join(map(str, DEFAULT_BUCKETS))})",
@@ -385,10 +389,10 @@ def make_parser():
         help="also train (b) fed otherwise, in turn with the others, one more row per cell: "
         "'buckets=7,9,11,14,18,27,46', 'batch_size=64' or both joined by ';' (repeatable)",
     )
-    parser.add_argument("--seed", type=flags.non_negative_int, default=0, help="weights and shuffling seed")
+    parser.add_argument("--seed", type=arguments.non_negative_int, default=0, help="weights and shuffling seed")
     parser.add_argument(
         "--baseline-learning-rate",
-        type=flags.positive_float,
+        type=arguments.positive_float,
         default=BASELINE_LEARNING_RATE,
         help="Adam learning rate of the baseline (default: Keras's own, 0.001)",
     )

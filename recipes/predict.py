@@ -35,8 +35,9 @@ import json
 import sys
 
 from data.command_line import Parser, exit_on_errors
+from recipes.config.arguments import batch_size
 from recipes.config.errors import EXIT_CODES, UsageError
-from recipes.config.flags import batch_size, describe
+from recipes.config.flags import describe
 from recipes.inference.tagger import ENGINE_HELP, ENGINES, load_tagger
 
 

@@ -35,9 +35,10 @@ import contextlib
 import uvicorn
 
 from data.command_line import Parser, exit_on_errors
+from recipes.config.arguments import batch_size, port_number, positive_int
 from recipes.config.compile_cache import COMPILE_CACHE, COMPILE_CACHE_HELP, use_compile_cache
 from recipes.config.errors import EXIT_CODES
-from recipes.config.flags import batch_size, describe, port_number, positive_int
+from recipes.config.flags import describe
 from recipes.inference.service import bind, create_app, model_names
 from recipes.inference.tagger import ENGINE_HELP, ENGINES, load_tagger
 

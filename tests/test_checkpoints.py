@@ -17,6 +17,7 @@ import pytest
 
 from recipes import lstm, tune
 from recipes.config import flags, settings
+from recipes.search import hypermodel, results
 from recipes.training import checkpoints
 from recipes.training import trainer as training
 from support import (  # noqa: F401  (compilation_cache: an autouse fixture of this module)
@@ -328,21 +329,21 @@ def test_a_tuning_search_killed_mid_trial_keeps_its_finished_trials(
     assert process.returncode == -signal.SIGKILL
     table = pd.read_csv(project / "results.csv", dtype={"trial_id": str})
     assert list(table["trial_id"]) == ["0"] and list(table["status"]) == ["COMPLETED"]
-    finished = tune.load_trials(project)[0]
+    finished = results.load_trials(project)[0]
 
     trained = []
-    original_fit = tune.SlotFillingHyperModel.fit
+    original_fit = hypermodel.SlotFillingHyperModel.fit
 
     def counting_fit(self, hp, model, *args, **kwargs):
         trained.append(self.trial_id)
         return original_fit(self, hp, model, *args, **kwargs)
 
-    monkeypatch.setattr(tune.SlotFillingHyperModel, "fit", counting_fit)
+    monkeypatch.setattr(hypermodel.SlotFillingHyperModel, "fit", counting_fit)
     assert exit_status(tune.main, argv) == 0
     assert trained == ["1"]
     table = pd.read_csv(project / "results.csv", dtype={"trial_id": str})
     assert list(table["trial_id"]) == ["0", "1"] and (table["status"] == "COMPLETED").all()
-    again = tune.load_trials(project)[0]
+    again = results.load_trials(project)[0]
     assert (again["values"], again["score"]) == (finished["values"], finished["score"])
 
 

@@ -17,6 +17,7 @@ import pytest
 import data.__main__ as data_cli
 from recipes import lstm, predict, tune
 from recipes.search import folder as search_folder
+from recipes.search.command_line import parse_search
 from support import (  # noqa: F401  (compilation_cache: an autouse fixture of this module)
     RECIPES,
     REPO_ROOT,
@@ -386,7 +387,7 @@ def test_tune_directory_below_a_file_exits_2(tiny_data, a_file, capsys):
 def test_tune_refuses_a_folder_of_another_search_space_or_a_damaged_one(tiny_data, tmp_path, capsys):
     directory = tmp_path / "tuning"
     argv = ["--data", str(tiny_data), *TINY_SEARCH, "--directory", str(directory), "--max-trials", "1"]
-    settings = search_folder.search_settings(tune.make_parser().parse_args(argv))
+    settings = search_folder.search_settings(parse_search(argv))
     project = directory / "tiny"
     project.mkdir(parents=True)
     (project / "search.json").write_text(json.dumps({"flags": {**settings, "max_units": 64, "cells": ["gru"]}}))

@@ -184,7 +184,7 @@ def test_defaults_are_the_measured_settings_and_build_model_agrees(name):
     assert {key: getattr(args, key) for key in expected} == expected
     # Copying build_model into other code gives the model the command line trains.
     parameters = inspect.signature(module.build_model).parameters
-    assert {key: parameters[key].default for key in settings.MODEL_FLAGS} == settings.model_options(args)
+    assert {key: parameters[key].default for key in settings.MODEL_OPTIONS} == settings.model_options(args)
 
 
 @pytest.mark.parametrize("name", RECIPES)

@@ -11,7 +11,8 @@ import pytest
 from recipes import tune
 from recipes.config.errors import UsageError
 from recipes.config.formats import SEARCH_BEFORE_INTENTS
-from recipes.search.command_line import check_args
+from recipes.search import hypermodel, results
+from recipes.search.command_line import parse_search
 from recipes.search.folder import prepare_project, search_settings
 from support import TINY_SEARCH, exit_status
 
@@ -26,13 +27,13 @@ def test_a_truncated_oracle_json_is_restored_from_the_last_good_copy_and_the_sea
     flags = [*TINY_SEARCH, "--data", str(tiny_data), "--directory", str(tmp_path / "tuning"), "--no-retrain"]
     project_dir = tmp_path / "tuning" / "tiny"
     trained = []
-    original_fit = tune.SlotFillingHyperModel.fit
+    original_fit = hypermodel.SlotFillingHyperModel.fit
 
     def counting_fit(self, hp, model, *args, **kwargs):
         trained.append(self.trial_id)
         return original_fit(self, hp, model, *args, **kwargs)
 
-    monkeypatch.setattr(tune.SlotFillingHyperModel, "fit", counting_fit)
+    monkeypatch.setattr(hypermodel.SlotFillingHyperModel, "fit", counting_fit)
     assert exit_status(tune.main, [*flags, "--max-trials", "2"]) == 0
     saved = (project_dir / "last_good" / "oracle.json").read_bytes()
     assert saved == (project_dir / "oracle.json").read_bytes()
@@ -69,12 +70,8 @@ def test_a_damaged_trial_file_without_a_copy_is_refused_with_one_line(tiny_data,
 
 
 def test_a_search_saved_before_the_intent_flags_resumes_as_one_without_an_intent_head(tiny_data, tmp_path):
-    parser = tune.make_parser()
-
     def args_of(*flags):
-        args = parser.parse_args([*TINY_SEARCH, "--data", str(tiny_data), "--directory", str(tmp_path), *flags])
-        check_args(parser, args, 20)
-        return args
+        return parse_search([*TINY_SEARCH, "--data", str(tiny_data), "--directory", str(tmp_path), *flags])
 
     project_dir = tmp_path / "tiny"
     project_dir.mkdir()
@@ -103,20 +100,20 @@ def test_a_search_saved_before_versions_resumes_keeping_its_trials_and_gets_the_
     shutil.copytree(OLD_SEARCH, directory)
     project_dir = directory / "travel"
     old_flags = json.loads((project_dir / "search.json").read_text())["flags"]
-    before = tune.load_trials(project_dir)
+    before = results.load_trials(project_dir)
     assert [trial["trial_id"] for trial in before] == ["0", "1"]
     trained = []
-    original_fit = tune.SlotFillingHyperModel.fit
+    original_fit = hypermodel.SlotFillingHyperModel.fit
 
     def counting_fit(self, hp, model, *args, **kwargs):
         trained.append(self.trial_id)
         return original_fit(self, hp, model, *args, **kwargs)
 
-    monkeypatch.setattr(tune.SlotFillingHyperModel, "fit", counting_fit)
+    monkeypatch.setattr(hypermodel.SlotFillingHyperModel, "fit", counting_fit)
     flags = [*TINY_SEARCH, "--data", "travel", "--max-train", "60", "--directory", str(directory), "--no-retrain"]
     assert exit_status(tune.main, [*flags, "--max-trials", "3"]) == 0
     assert trained == ["2"]  # exactly one more trial; the two old ones did not run again
-    after = tune.load_trials(project_dir)
+    after = results.load_trials(project_dir)
     assert [trial["trial_id"] for trial in after] == ["0", "1", "2"]
     for old, kept in zip(before, after):
         assert (kept["values"], kept["score"], kept["status"]) == (old["values"], old["score"], old["status"])

@@ -23,12 +23,15 @@ import pytest
 
 import data
 from recipes import tune
-from recipes.config.settings import SHARED
+from recipes.config.settings import OPTIONS, SHARED
 from recipes.inference.tagger import Tagger
+from recipes.search import hypermodel, results
+from recipes.search.command_line import parse_search
 from recipes.training import recipe
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+WEIGHT_SEARCH = OPTIONS["intent_weight"].search  # the intent loss weight's default search bounds
 
 # Flags that keep every trial tiny.
 TINY = [
@@ -193,13 +196,13 @@ def test_missing_dataset_prints_one_line_and_writes_nothing(tmp_path, capsys):
 
 
 def test_unit_choices_double_from_the_narrowest_to_the_widest():
-    assert tune.unit_choices(32, 512) == [32, 64, 128, 256, 512]
-    assert tune.unit_choices(48, 64) == [48, 64]
-    assert tune.unit_choices(16, 16) == [16]
+    assert hypermodel.unit_choices(32, 512) == [32, 64, 128, 256, 512]
+    assert hypermodel.unit_choices(48, 64) == [48, 64]
+    assert hypermodel.unit_choices(16, 16) == [16]
 
 
 def test_flags_narrow_the_search_space():
-    args = tune.make_parser().parse_args(
+    args = parse_search(
         [
             "--cells",
             "lstm,gru",
@@ -219,9 +222,9 @@ def test_flags_narrow_the_search_space():
         ]
     )
     hp = keras_tuner.HyperParameters()
-    values = tune.declare_space(hp, args)
+    values = hypermodel.declare_space(hp, args)
     space = {item.name: item for item in hp.space}
-    assert list(values) == [name for name in tune.HYPERPARAMETERS if name != "intent_weight"]
+    assert list(values) == [name for name in hypermodel.HYPERPARAMETERS if name != "intent_weight"]
     assert space["cell"].values == ["lstm", "gru"]
     assert (space["depth"].min_value, space["depth"].max_value) == (1, 2)
     assert space["units"].values == [32, 64, 128]
@@ -234,24 +237,22 @@ def test_flags_narrow_the_search_space():
 
 
 def test_intent_weight_joins_the_space_with_intents_and_the_intent_flags_are_fixed():
-    args = tune.make_parser().parse_args(
-        ["--min-intent-weight", "0.5", "--max-intent-weight", "2", "--intent-to-slots"]
-    )
+    args = parse_search(["--min-intent-weight", "0.5", "--max-intent-weight", "2", "--intent-to-slots"])
     hp = keras_tuner.HyperParameters()
-    values = tune.declare_space(hp, args, with_intents=True)
+    values = hypermodel.declare_space(hp, args, with_intents=True)
     space = {item.name: item for item in hp.space}
-    assert list(values) == list(tune.HYPERPARAMETERS)
+    assert list(values) == list(hypermodel.HYPERPARAMETERS)
     weight = space["intent_weight"]
     assert type(weight).__name__ == "Float" and weight.sampling == "log"
     assert (weight.min_value, weight.max_value) == (0.5, 2.0) and 0.5 <= values["intent_weight"] <= 2.0
     for name, value in (("intent", True), ("intent_pooling", "attention"), ("intent_to_slots", True)):
         assert type(space[name]).__name__ == "Fixed" and values[name] == value
-    defaults = tune.make_parser().parse_args([])
-    assert (defaults.min_intent_weight, defaults.max_intent_weight) == (tune.min_intent_weight, tune.max_intent_weight)
-    assert defaults.objective == "val_slot_f1" and defaults.intent is True
-    fixed = tune.make_parser().parse_args(["--min-intent-weight", "1.5", "--max-intent-weight", "1.5"])
+    defaults = parse_search([])
+    assert defaults.space["intent_weight"] == (WEIGHT_SEARCH.low, WEIGHT_SEARCH.high)
+    assert defaults.options.objective == "val_slot_f1" and defaults.settings.intent is True
+    fixed = parse_search(["--min-intent-weight", "1.5", "--max-intent-weight", "1.5"])
     hp = keras_tuner.HyperParameters()
-    assert tune.declare_space(hp, fixed, with_intents=True)["intent_weight"] == 1.5
+    assert hypermodel.declare_space(hp, fixed, with_intents=True)["intent_weight"] == 1.5
     assert type({item.name: item for item in hp.space}["intent_weight"]).__name__ == "Fixed"
 
 
@@ -261,11 +262,11 @@ def test_the_hypermodel_searches_the_intent_weight_only_where_the_data_has_inten
         (tiny_data, ["--no-intent"], False),
         (data_without_intents, [], False),
     ):
-        args = tune.make_parser().parse_args([*TINY, "--data", str(folder), *flags])
-        dataset = recipe.load_data(args)
-        hypermodel = tune.SlotFillingHyperModel(args, recipe.fit_encoder(dataset.train), dataset)
+        request = parse_search([*TINY, "--data", str(folder), *flags])
+        dataset = recipe.load_data(request.settings)
+        trials = hypermodel.SlotFillingHyperModel(request, recipe.fit_encoder(dataset.train), dataset)
         hp = keras_tuner.HyperParameters()
-        model = hypermodel.build(hp)
+        model = trials.build(hp)
         assert ("intent_weight" in hp.values) is searched
         assert hp.values["intent"] is searched
         assert isinstance(model.output, dict) is searched  # the intent head beside the tags
@@ -274,7 +275,7 @@ def test_the_hypermodel_searches_the_intent_weight_only_where_the_data_has_inten
 def test_compile_gets_the_trials_intent_weight(tiny_data, monkeypatch):
     encoder = recipe.fit_encoder(data.load_dataset(str(tiny_data)).train)
     seen = []
-    monkeypatch.setattr(tune, "compile_model", lambda model, rate, weight: seen.append((rate, weight)) or model)
+    monkeypatch.setattr(hypermodel, "compile_model", lambda model, rate, weight: seen.append((rate, weight)) or model)
     values = {
         "cell": "gru",
         "depth": 1,
@@ -287,41 +288,46 @@ def test_compile_gets_the_trials_intent_weight(tiny_data, monkeypatch):
         "embedding_dim": 8,
         "window": 1,
     }
-    model = tune.build_from_values(
-        encoder, {**values, "intent": True, "intent_pooling": "mean", "intent_to_slots": False, "intent_weight": 2.5}
-    )
+    joint = {**values, "intent": True, "intent_pooling": "mean", "intent_to_slots": False, "intent_weight": 2.5}
+    model = hypermodel.build_trial_model(encoder, "gru", hypermodel.trial_settings(SHARED, joint))
     assert seen == [(0.01, 2.5)] and isinstance(model.output, dict)
-    # A trial of a search saved before the intent head: slots only, at the default weight.
-    model = tune.build_from_values(encoder, values)
+    # A trial of a search saved before the intent head: its values name no intent option, and the
+    # search's own settings (resumed with --no-intent, as its search.json requires) fill them in:
+    # slots only, at the default weight.
+    before_intents = parse_search(["--no-intent"]).settings
+    model = hypermodel.build_trial_model(encoder, "gru", hypermodel.trial_settings(before_intents, values))
     assert seen[-1] == (0.01, SHARED.intent_weight) and not isinstance(model.output, dict)
 
 
 def test_fit_scores_the_best_epoch_and_hands_tuner_callbacks_to_training(tiny_data, monkeypatch):
-    args = tune.make_parser().parse_args([*TINY, "--data", str(tiny_data)])
-    dataset = recipe.load_data(args)
-    hypermodel = tune.SlotFillingHyperModel(args, recipe.fit_encoder(dataset.train), dataset)
+    request = parse_search([*TINY, "--data", str(tiny_data)])
+    dataset = recipe.load_data(request.settings)
+    trials = hypermodel.SlotFillingHyperModel(request, recipe.fit_encoder(dataset.train), dataset)
     seen = {}
 
-    def fake_train(model, encoder, dataset, args, run_dir=None, extra_callbacks=(), initial_epoch=0, state=None):
+    def fake_train(model, encoder, dataset, settings, run_dir=None, extra_callbacks=(), initial_epoch=0, state=None):
         seen.update(
-            callbacks=list(extra_callbacks), epochs=args.epochs, initial_epoch=initial_epoch, monitor=args.monitor
+            callbacks=list(extra_callbacks),
+            epochs=settings.epochs,
+            initial_epoch=initial_epoch,
+            monitor=settings.monitor,
         )
         return Namespace(best_score=0.75, best_epoch=5)
 
-    monkeypatch.setattr(tune, "train", fake_train)
+    monkeypatch.setattr(hypermodel, "train", fake_train)
     hp = keras_tuner.HyperParameters()
-    model = hypermodel.build(hp)
+    model = trials.build(hp)
     marker = keras.callbacks.Callback()
-    result = hypermodel.fit(hp, model, callbacks=[marker], epochs=7, initial_epoch=3)
+    result = trials.fit(hp, model, callbacks=[marker], epochs=7, initial_epoch=3)
     assert seen == {"callbacks": [marker], "epochs": 7, "initial_epoch": 3, "monitor": "slot_f1"}
     assert result["val_slot_f1"] == 0.75 and result["best_epoch"] == 5
     assert result["parameters"] == model.count_params()
-    assert args.epochs == 1  # the trial's epochs do not leak into the search's flags
+    assert request.settings.epochs == 1  # the trial's epochs do not leak into the search's flags
 
-    frame = tune.make_parser().parse_args([*TINY, "--data", str(tiny_data), "--objective", "val_frame_accuracy"])
-    hypermodel = tune.SlotFillingHyperModel(frame, recipe.fit_encoder(dataset.train), dataset)
+    frame = parse_search([*TINY, "--data", str(tiny_data), "--objective", "val_frame_accuracy"])
+    trials = hypermodel.SlotFillingHyperModel(frame, recipe.fit_encoder(dataset.train), dataset)
     hp = keras_tuner.HyperParameters()
-    result = hypermodel.fit(hp, hypermodel.build(hp), epochs=2)
+    result = trials.fit(hp, trials.build(hp), epochs=2)
     assert seen["monitor"] == "frame_accuracy"  # each trial stops early on the objective
     assert result["val_frame_accuracy"] == 0.75 and "val_slot_f1" not in result  # no epoch logs: the best only
 
@@ -353,9 +359,7 @@ def test_search_writes_one_row_per_trial_with_every_hyperparameter(finished_sear
         "status",
     ):
         assert column in table.columns
-    assert (
-        table["intent"].all() and table["intent_weight"].between(tune.min_intent_weight, tune.max_intent_weight).all()
-    )
+    assert table["intent"].all() and table["intent_weight"].between(WEIGHT_SEARCH.low, WEIGHT_SEARCH.high).all()
     assert table["intent_weight"].nunique() == 3  # searched, on a log scale
     assert table["val_intent_accuracy"].between(0, 1).all() and table["val_frame_accuracy"].between(0, 1).all()
     assert (table["status"] == "COMPLETED").all()
@@ -373,8 +377,11 @@ def test_search_writes_one_row_per_trial_with_every_hyperparameter(finished_sear
 def test_parameter_count_is_that_of_the_recipe_model(finished_search, tiny_data):
     _, project_dir = finished_search
     encoder = recipe.fit_encoder(data.load_dataset(str(tiny_data)).train)
-    for trial in tune.load_trials(project_dir):
-        model = tune.build_from_values(encoder, trial["values"])
+    base = parse_search([]).settings
+    for trial in results.load_trials(project_dir):
+        model = hypermodel.build_trial_model(
+            encoder, trial["values"]["cell"], hypermodel.trial_settings(base, trial["values"])
+        )
         assert trial["metrics"]["parameters"] == model.count_params()
 
 
@@ -394,8 +401,8 @@ def test_search_plot_has_one_panel_per_cell(finished_search, tmp_path):
     _, project_dir = finished_search
     assert (project_dir / "search.png").read_bytes()[:8] == PNG_SIGNATURE
     table = read_results(project_dir)
-    assert tune.plot_search(table, ["elman", "gru"], tmp_path / "two.png") == ["elman", "gru"]
-    assert tune.plot_search(table, ["gru"], tmp_path / "one.png") == ["gru"]
+    assert results.plot_search(table, ["elman", "gru"], tmp_path / "two.png") == ["elman", "gru"]
+    assert results.plot_search(table, ["gru"], tmp_path / "one.png") == ["gru"]
 
 
 def test_best_configuration_is_retrained_into_a_run_folder_that_predict_loads(finished_search):
@@ -537,7 +544,7 @@ def test_interrupted_search_resumes_without_training_finished_trials_again(tiny_
     flags = [*TINY, "--data", str(tiny_data), "--directory", str(tmp_path / "tuning"), "--no-retrain"]
     project_dir = tmp_path / "tuning" / "tiny"
     trained = []
-    original_fit = tune.SlotFillingHyperModel.fit
+    original_fit = hypermodel.SlotFillingHyperModel.fit
     interrupt_at = {"3"}
 
     def counting_fit(self, hp, model, *args, **kwargs):
@@ -546,7 +553,7 @@ def test_interrupted_search_resumes_without_training_finished_trials_again(tiny_
             raise KeyboardInterrupt  # Ctrl-C in the middle of a trial
         return original_fit(self, hp, model, *args, **kwargs)
 
-    monkeypatch.setattr(tune.SlotFillingHyperModel, "fit", counting_fit)
+    monkeypatch.setattr(hypermodel.SlotFillingHyperModel, "fit", counting_fit)
 
     assert run_main([*flags, "--max-trials", "2"]) == 0
     assert trained == ["0", "1"]

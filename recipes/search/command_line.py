@@ -1,354 +1,287 @@
-"""The flags of `python -m recipes.tune`, and the role of this process in a search.
+"""The command line of `python -m recipes.tune`, made from the option declarations, and this process's role.
 
-    parser = make_parser(PROG, description, SPACE)     # SPACE: the search space's defaults (recipes/tune.py)
-    args = parser.parse_args(argv)
-    role = check_args(parser, args)                    # "single", "parent", "chief" or "worker"
+    request = parse_search(argv)      # a `SearchRequest`: every trial's settings, the space, how the search runs
+    request.settings.epochs           # what every trial trains with (a `Settings`)
+    request.space["units"]            # (32, 512): the bounds of a searched option
+    request.options.tuner             # "random"
 
-The data and training flags default to the recipes' shared defaults
-(`settings.SHARED`); the search-space flags to the constants of `recipes/tune.py`.
+The options the tuner takes (`settings.TUNER_OPTIONS`) are the recipes'
+own declarations: one that is searched (`Option.search`) becomes its search
+flags (`--min-depth`/`--max-depth`, `--heads`, `--bidirectional/--no-bidirectional`
+left out to try both), the others a fixed flag with the recipes' meaning and
+default. `SearchOptions` declares what only a search has. `search_flags` is
+what `search.json` records, and `launcher_free` what a distributed search's
+chief and workers are started with.
 """
 
+from __future__ import annotations
+
 import argparse
+import dataclasses
 import os
 import re
 from pathlib import Path
 
 from data.command_line import Parser
-from recipes.config import flags
+from recipes.config import arguments
 from recipes.config.errors import UsageError
-from recipes.config.settings import ENCODINGS, HEADS, INTENT_POOLINGS, SHARED
+from recipes.config.flags import add_option, flag_of
+from recipes.config.settings import (
+    INTENT_ONLY,
+    MONITORS,
+    OPTIONS,
+    SEARCH_DEFINING,
+    SEARCHED,
+    SHARED,
+    TUNER_OPTIONS,
+    Settings,
+    declared_options,
+    option,
+)
 
 TUNERS = ("random", "bayesian", "hyperband")
-# What a search may maximise: a dev score of every trial's best epoch (frame accuracy: the intent and
-# every tag of a sentence right, which needs data with intents and the intent head).
-OBJECTIVES = ("val_slot_f1", "val_frame_accuracy")
+OBJECTIVES = tuple(f"val_{monitor}" for monitor in MONITORS)  # a search maximises a dev score of each trial
+CELL_NAMES = ("elman", "jordan", "lstm", "peephole_lstm", "gru")  # the recipes whose `build_model` a trial may use
+DEFAULT_MAX_TRIALS = 20  # trials of a random or Bayesian search; hyperband counts its own
 # Flags only the process that starts a distributed search acts on, with the number of values each
 # takes: its chief and workers get every other flag of its command line (`launcher_free`).
 LAUNCHER_FLAGS = {"--distributed": 0, "--workers": 1, "--overwrite": 0}
 
 
-def name_list(kind, allowed):
-    """An argparse type for a comma-separated list of names out of `allowed`."""
+@dataclasses.dataclass(frozen=True)
+class SearchOptions:
+    """What only a search is told. Group "search": it defines the search (`search.json`); "run": it does not."""
 
-    def parse(text):
-        names = [name.strip() for name in text.split(",") if name.strip()]
-        if not names:
-            raise argparse.ArgumentTypeError(f"expected one or more of {','.join(allowed)}, got {text!r}")
-        for name in names:
-            if name not in allowed:
-                raise argparse.ArgumentTypeError(f"unknown {kind} {name!r} (choose from {', '.join(allowed)})")
-        return list(dict.fromkeys(names))
-
-    return parse
-
-
-def make_parser(prog, description, defaults):
-    """The tuner's flags; `defaults` holds the defaults of the search space (`cells`, `min_depth`, ...)."""
-    parser = Parser(prog=prog, description=description, allow_abbrev=False)
-    space = parser.add_argument_group("search space (each range is inclusive; equal ends fix the value)")
-    space.add_argument(
-        "--cells",
-        type=name_list("cell", tuple(defaults["cells"])),
-        default=",".join(defaults["cells"]),
-        help="recurrent cells to try, comma-separated (default: %(default)s)",
+    cells: tuple = option(
+        CELL_NAMES, "recurrent cells to try, comma-separated", "search", parse=arguments.name_list("cell", CELL_NAMES)
     )
-    space.add_argument(
-        "--min-depth",
-        type=flags.layer_count,
-        default=defaults["min_depth"],
-        help="fewest stacked recurrent layers (default: %(default)s)",
-    )
-    space.add_argument(
-        "--max-depth",
-        type=flags.layer_count,
-        default=defaults["max_depth"],
-        help="most stacked recurrent layers (default: %(default)s)",
-    )
-    space.add_argument(
-        "--min-units",
-        type=flags.layer_width,
-        default=defaults["min_units"],
-        help="narrowest layer, in units per direction; widths double from here up to "
-        "--max-units (default: %(default)s)",
-    )
-    space.add_argument(
-        "--max-units", type=flags.layer_width, default=defaults["max_units"], help="widest layer (default: %(default)s)"
-    )
-    space.add_argument(
-        "--bidirectional",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="fix the reading direction (default: try both)",
-    )
-    space.add_argument(
-        "--min-dropout",
-        type=flags.dropout_rate,
-        default=defaults["min_dropout"],
-        help="lowest dropout (default: %(default)s)",
-    )
-    space.add_argument(
-        "--max-dropout",
-        type=flags.dropout_rate,
-        default=defaults["max_dropout"],
-        help="highest dropout (default: %(default)s)",
-    )
-    space.add_argument(
-        "--min-learning-rate",
-        type=flags.positive_float,
-        default=defaults["min_learning_rate"],
-        help="lowest Adam learning rate, sampled on a log scale (default: %(default)s)",
-    )
-    space.add_argument(
-        "--max-learning-rate",
-        type=flags.positive_float,
-        default=defaults["max_learning_rate"],
-        help="highest Adam learning rate (default: %(default)s)",
-    )
-    space.add_argument(
-        "--heads",
-        type=name_list("head", HEADS),
-        default=",".join(defaults["heads"]),
-        help="tag heads to try, comma-separated (default: %(default)s)",
-    )
-    space.add_argument(
-        "--encoding",
-        choices=ENCODINGS,
-        default=SHARED.encoding,
-        help="how words enter every network, fixed (default: %(default)s)",
-    )
-    space.add_argument(
-        "--embedding-dim",
-        type=flags.layer_width,
-        default=SHARED.embedding_dim,
-        help="size of learned word and trigram vectors, fixed (default: %(default)s)",
-    )
-    space.add_argument(
-        "--window",
-        type=flags.window_size,
-        default=SHARED.window,
-        help="words on each side concatenated to each word, fixed (default: %(default)s)",
-    )
-
-    space.add_argument(
-        "--intent",
-        action=argparse.BooleanOptionalAction,
-        default=SHARED.intent,
-        help="train an intent head beside the tags when the training data has intents, fixed "
-        "(--no-intent: slots only; default: yes)",
-    )
-    space.add_argument(
-        "--intent-pooling",
-        choices=INTENT_POOLINGS,
-        default=SHARED.intent_pooling,
-        help="how the intent head reads the sentence, fixed (default: %(default)s)",
-    )
-    space.add_argument(
-        "--intent-to-slots",
-        action=argparse.BooleanOptionalAction,
-        default=SHARED.intent_to_slots,
-        help="let the tag head read the intent distribution at every word, fixed (default: no)",
-    )
-    space.add_argument(
-        "--min-intent-weight",
-        type=flags.positive_float,
-        default=defaults["min_intent_weight"],
-        help="lowest weight of the intent loss beside the slot loss, sampled on a log scale; searched "
-        "only with an intent head on data with intents (default: %(default)s)",
-    )
-    space.add_argument(
-        "--max-intent-weight",
-        type=flags.positive_float,
-        default=defaults["max_intent_weight"],
-        help="highest weight of the intent loss (default: %(default)s)",
-    )
-
-    training = parser.add_argument_group("data and training of each trial")
-    training.add_argument(
-        "--data",
-        default=SHARED.data,
-        help="dataset: a built-in name, a dataset folder, or a CoNLL, CSV or TSV file, "
-        "as in every recipe (default: %(default)s)",
-    )
-    training.add_argument(
-        "--columns",
-        type=flags.column_spec,
-        metavar="SPEC",
-        default=None,
-        help=flags.COLUMNS_HELP + " (default: found by content)",
-    )
-    training.add_argument(
-        "--epochs",
-        type=flags.positive_int,
-        default=SHARED.epochs,
-        help="most epochs per trial (hyperband: the most any trial reaches), and the "
-        "epochs of the final retraining (default: %(default)s)",
-    )
-    training.add_argument(
-        "--patience",
-        type=flags.positive_int,
-        default=SHARED.patience,
-        help="stop a trial after this many epochs without a better dev score (the one --objective names; "
-        "default: %(default)s)",
-    )
-    training.add_argument(
-        "--batch-size",
-        type=flags.batch_size,
-        default=SHARED.batch_size,
-        help="sentences per batch (default: %(default)s)",
-    )
-    training.add_argument(
-        "--buckets",
-        type=flags.bucket_list,
-        default=",".join(map(str, SHARED.buckets)),
-        help="padded sentence lengths, comma-separated (fewer: fewer shapes to compile; default: %(default)s)",
-    )
-    training.add_argument(
-        "--max-train",
-        type=flags.positive_int,
-        default=None,
-        help="trials use at most this many training sentences (quick trials); the best "
-        "configuration is retrained on all of them (default: all)",
-    )
-    training.add_argument(
-        "--seed",
-        type=flags.seed_value,
-        default=SHARED.seed,
-        help="seed of the search, the weights, shuffling and dropout (default: %(default)s)",
-    )
-    training.add_argument(
-        "--verbose",
-        type=int,
-        choices=(0, 1, 2),
-        default=SHARED.verbose,
-        help="0: one line per trial; 1: keras-tuner's tables and progress bars; "
-        "2: a line per epoch (default: %(default)s)",
-    )
-
-    search = parser.add_argument_group("search")
-    search.add_argument(
-        "--tuner", choices=TUNERS, default="random", help="how keras-tuner picks the next trial (default: %(default)s)"
-    )
-    search.add_argument(
-        "--objective",
+    tuner: str = option("random", "how keras-tuner picks the next trial", "search", choices=TUNERS)
+    objective: str = option(
+        OBJECTIVES[0],
+        "the dev score the search maximises and each trial stops early on: slot F1, or frame accuracy (intent "
+        "and every tag right; needs data with intents and the intent head)",
+        "search",
         choices=OBJECTIVES,
-        default=OBJECTIVES[0],
-        help="the dev score the search maximises and each trial stops early on: slot F1, or frame accuracy "
-        "(intent and every tag right; needs data with intents and the intent head) (default: %(default)s)",
     )
-    search.add_argument(
-        "--max-trials",
-        type=flags.positive_int,
-        default=None,
-        help=f"trials in all, counting those of a resumed search (default: {defaults['max_trials']}; "
-        "hyperband decides its own number from --epochs)",
+    executions_per_trial: int = option(
+        1,
+        "models trained per trial from fresh weights; the trial scores their mean",
+        "search",
+        parse=arguments.positive_int,
     )
-    search.add_argument(
-        "--executions-per-trial",
-        type=flags.positive_int,
-        default=1,
-        help="models trained per trial from fresh weights; the trial scores their mean (default: %(default)s)",
+    max_trials: int | None = option(
+        None,
+        f"trials in all, counting those of a resumed search (default: {DEFAULT_MAX_TRIALS}; hyperband decides "
+        "its own number from --epochs)",
+        "run",
+        parse=arguments.positive_int,
     )
-    search.add_argument("--directory", default="tuning", help="folder of all searches (default: %(default)s)")
-    search.add_argument(
-        "--project-name", default=None, help="this search's folder inside --directory (default: the dataset's name)"
+    directory: str = option("tuning", "folder of all searches", "run")
+    project_name: str | None = option(
+        None, "this search's folder inside --directory (default: the dataset's name)", "run"
     )
-    search.add_argument("--overwrite", action="store_true", help="delete the search in that folder and start over")
-    search.add_argument(
-        "--retrain",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="retrain the best configuration and save it as a run folder (default: yes)",
+    overwrite: bool = option(False, "delete the search in that folder and start over", "run", switch=True)
+    retrain: bool = option(True, "retrain the best configuration and save it as a run folder", "run")
+    distributed: bool = option(
+        False, "run a chief and --workers worker processes on this machine (127.0.0.1)", "run", switch=True
     )
-
-    distributed = parser.add_argument_group("distributed search")
-    distributed.add_argument(
-        "--distributed",
-        action="store_true",
-        help="run a chief and --workers worker processes on this machine (127.0.0.1)",
-    )
-    distributed.add_argument(
-        "--workers", type=flags.positive_int, default=None, help="worker processes of --distributed (default: 2)"
+    workers: int | None = option(
+        None, "worker processes of --distributed (default: 2)", "run", parse=arguments.positive_int
     )
     # Set by --distributed for the chief it starts: serve trials, leave the tables to the parent.
-    distributed.add_argument("--serve-only", action="store_true", help=argparse.SUPPRESS)
+    serve_only: bool = option(False, argparse.SUPPRESS, "run", switch=True)
+
+
+SEARCH_OPTIONS = declared_options(SearchOptions)
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchRequest:
+    """One search: every trial's settings, the bounds of what it searches, and how it runs."""
+
+    settings: Settings  # every trial's data, training and fixed model options (its monitor: --objective's)
+    space: dict  # searched option -> (low, high), a list of values to choose from, or None / a fixed bool (boolean)
+    options: SearchOptions
+
+
+def space_flags(name):
+    """The flags (their argparse names) that bound the searched option `name`."""
+    search = OPTIONS[name].search
+    if search.kind == "choices":
+        return (search.plural,)
+    if search.kind == "boolean":
+        return (name,)
+    return (f"min_{name}", f"max_{name}")
+
+
+def add_space_flags(group, name):
+    """The search flags of the searched option `name`, defaulting to its declared bounds."""
+    declared = OPTIONS[name]
+    search = declared.search
+    noun = declared.help.split(" (")[0]
+    if search.kind == "choices":
+        group.add_argument(
+            flag_of(search.plural),
+            type=arguments.name_list(name, search.values),
+            default=list(search.values),
+            help=f"{search.plural} to try, comma-separated ({noun}; default: {','.join(search.values)})",
+        )
+    elif search.kind == "boolean":
+        group.add_argument(
+            flag_of(name),
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help=f"fix it: {noun} (default: try both)",
+        )
+    else:
+        # A log scale needs positive bounds; a range otherwise takes the option's own check.
+        parse = arguments.positive_float if search.kind == "log" else declared.parse
+        scale = {"log": ", sampled on a log scale", "doubling": ", doubling from the lowest"}.get(search.kind, "")
+        for end, default in (("min", search.low), ("max", search.high)):
+            group.add_argument(
+                flag_of(f"{end}_{name}"),
+                type=parse,
+                default=default,
+                help=f"{'lowest' if end == 'min' else 'highest'} {noun}{scale} (default: %(default)s)",
+            )
+
+
+def make_parser(prog="python -m recipes.tune", description=None):
+    """The tuner's flags: the search space, every trial's fixed options, the search's own."""
+    parser = Parser(prog=prog, description=description, allow_abbrev=False)
+    space = parser.add_argument_group("search space (each range is inclusive; equal ends fix the value)")
+    fixed = parser.add_argument_group("data, model and training of every trial (fixed)")
+    for name in TUNER_OPTIONS:
+        if name in SEARCHED:
+            add_space_flags(space, name)
+        else:
+            add_option(fixed, name, OPTIONS[name], default=getattr(SHARED, name))
+    search = parser.add_argument_group("search")
+    for field in dataclasses.fields(SearchOptions):
+        default = list(field.default) if isinstance(field.default, tuple) else field.default
+        add_option(search, field.name, SEARCH_OPTIONS[field.name], default=default)
     return parser
 
 
-def process_role():
-    """`single`, or `chief` / `worker` when keras-tuner's environment variables say so."""
-    if "KERASTUNER_ORACLE_IP" not in os.environ:
-        return "single"
-    for name in ("KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID"):
-        if not os.environ.get(name):
-            raise UsageError(f"KERASTUNER_ORACLE_IP is set but {name} is not (a distributed search needs both)")
-    return "chief" if "chief" in os.environ["KERASTUNER_TUNER_ID"] else "worker"
+def parse_search(argv, prog="python -m recipes.tune", description=None):
+    """`argv` as a `SearchRequest`; a bad flag, or flags that contradict each other, raise `UsageError`."""
+    values = vars(make_parser(prog, description).parse_args(argv))
+    options = SearchOptions(**{name: values[name] for name in SEARCH_OPTIONS})
+    fixed = {name: values[name] for name in TUNER_OPTIONS if name not in SEARCHED}
+    settings = dataclasses.replace(SHARED, **fixed, monitor=options.objective.removeprefix("val_"))
+    space = {}
+    for name in SEARCHED:
+        flags = [values[flag] for flag in space_flags(name)]
+        if OPTIONS[name].search.kind == "choices":
+            space[name] = list(flags[0])
+        else:
+            space[name] = flags[0] if len(flags) == 1 else tuple(flags)
+    return check_request(SearchRequest(settings, space, options))
 
 
-def check_args(parser, args, default_max_trials):
-    """Checks flags against each other; returns the process role (`single`,
-    `parent`, `chief` or `worker`). Errors print one line and exit 2."""
-    for low, high in (
-        ("min_depth", "max_depth"),
-        ("min_units", "max_units"),
-        ("min_dropout", "max_dropout"),
-        ("min_learning_rate", "max_learning_rate"),
-        ("min_intent_weight", "max_intent_weight"),
-    ):
-        if getattr(args, low) > getattr(args, high):
-            parser.error(
-                f"--{low.replace('_', '-')} {getattr(args, low)} is above "
-                f"--{high.replace('_', '-')} {getattr(args, high)}"
-            )
-    if args.objective == "val_frame_accuracy" and not args.intent:
-        parser.error("--objective val_frame_accuracy: needs the intent head; leave out --no-intent")
-    if args.tuner == "hyperband" and args.max_trials is not None:
-        parser.error(
-            f"--max-trials {args.max_trials}: hyperband decides the number of trials from --epochs; "
+def check_request(request):
+    """Checks flags against each other and fills in what follows from them; `UsageError` otherwise."""
+    space, options = request.space, request.options
+    for name in SEARCHED:
+        if len(space_flags(name)) == 2 and space[name][0] > space[name][1]:
+            low, high = space_flags(name)
+            raise UsageError(f"{flag_of(low)} {space[name][0]} is above {flag_of(high)} {space[name][1]}")
+    if options.objective == "val_frame_accuracy" and not request.settings.intent:
+        raise UsageError("--objective val_frame_accuracy: needs the intent head; leave out --no-intent")
+    if options.tuner == "hyperband" and options.max_trials is not None:
+        raise UsageError(
+            f"--max-trials {options.max_trials}: hyperband decides the number of trials from --epochs; "
             "leave --max-trials out"
         )
-    if args.max_trials is None and args.tuner != "hyperband":
-        args.max_trials = default_max_trials
-    if args.project_name is None:
-        args.project_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(args.data).stem or str(args.data)).strip("._")
-        args.project_name = args.project_name or "search"
-    elif not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", args.project_name):
-        parser.error(f"--project-name {args.project_name!r}: use letters, digits, '_', '-' and '.' only")
-    if args.workers is not None and not args.distributed:
-        parser.error(f"--workers {args.workers}: only with --distributed")
-    try:
-        role = process_role()
-    except UsageError as error:
-        parser.error(str(error))
-    if args.distributed:
+    changes = {}
+    if options.max_trials is None and options.tuner != "hyperband":
+        changes["max_trials"] = DEFAULT_MAX_TRIALS
+    if options.project_name is None:
+        data = request.settings.data
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(data).stem or str(data)).strip("._")
+        changes["project_name"] = name or "search"
+    elif not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", options.project_name):
+        raise UsageError(f"--project-name {options.project_name!r}: use letters, digits, '_', '-' and '.' only")
+    if options.workers is not None and not options.distributed:
+        raise UsageError(f"--workers {options.workers}: only with --distributed")
+    if options.distributed:
+        changes["workers"] = options.workers or 2
+    return dataclasses.replace(request, options=dataclasses.replace(options, **changes))
+
+
+def process_role(request):
+    """This process's part of the search: `single`, `parent` (--distributed), or
+    `chief` / `worker` when keras-tuner's environment variables say so; `UsageError`
+    where they contradict the flags."""
+    role = "single"
+    if "KERASTUNER_ORACLE_IP" in os.environ:
+        for name in ("KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID"):
+            if not os.environ.get(name):
+                raise UsageError(f"KERASTUNER_ORACLE_IP is set but {name} is not (a distributed search needs both)")
+        role = "chief" if "chief" in os.environ["KERASTUNER_TUNER_ID"] else "worker"
+    options = request.options
+    if options.distributed:
         if role != "single":
-            parser.error(
+            raise UsageError(
                 "--distributed starts its own chief and workers: unset KERASTUNER_ORACLE_IP, "
                 "KERASTUNER_ORACLE_PORT and KERASTUNER_TUNER_ID"
             )
-        args.workers = args.workers or 2
         return "parent"
-    if args.serve_only and role != "chief":
-        parser.error("--serve-only is for the chief that --distributed starts")
-    if args.overwrite and role == "worker":
-        parser.error(
+    if options.serve_only and role != "chief":
+        raise UsageError("--serve-only is for the chief that --distributed starts")
+    if options.overwrite and role == "worker":
+        raise UsageError(
             f"--overwrite: only the chief may start a search over, not worker {os.environ['KERASTUNER_TUNER_ID']}"
         )
     return role
 
 
-def check_data(args, dataset):
-    """Checks the flags against the loaded data, before anything is written; returns
-    whether the trials train an intent head (`--intent` and training data with intents).
-    Raises `UsageError` (one line, exit 2) where `--objective val_frame_accuracy`
-    meets training or dev sentences without intents."""
-    if args.objective == "val_frame_accuracy":
+def intent_only_flags():
+    """The flags of the options that shape only the intent head (`search.json` records None for them
+    in a search without one)."""
+    return tuple(flag for name in INTENT_ONLY for flag in (space_flags(name) if name in SEARCHED else (name,)))
+
+
+def search_flags(request):
+    """What defines the search, as `search.json` records it: the flags of every option that can change a
+    trial's result, searched or fixed, and the search's own (`SearchOptions` of group "search")."""
+    flags = {}
+    for name in SEARCH_DEFINING:
+        if name in SEARCHED:
+            bounds = request.space[name]
+            names = space_flags(name)
+            if OPTIONS[name].search.kind == "choices":
+                flags[names[0]] = list(bounds)
+            elif len(names) == 1:
+                flags[names[0]] = bounds
+            else:
+                flags.update(zip(names, bounds))
+        else:
+            value = getattr(request.settings, name)
+            flags[name] = list(value) if isinstance(value, tuple) else value
+    for name, declared in SEARCH_OPTIONS.items():
+        if declared.group == "search":
+            value = getattr(request.options, name)
+            flags[name] = list(value) if isinstance(value, tuple) else value
+    if not request.settings.intent:  # no intent head (--no-intent, or data without intents)
+        flags.update(dict.fromkeys(intent_only_flags()))
+    return flags
+
+
+def check_data(request, dataset):
+    """The request for the loaded data: without intents in its training data, no intent head. Raises
+    `UsageError` (before anything is written) where `--objective val_frame_accuracy` meets training or
+    dev sentences without intents."""
+    if request.options.objective == "val_frame_accuracy":
         for name in ("train", "dev"):
             if getattr(dataset, name).intents is None:
                 raise UsageError(
-                    f"--objective val_frame_accuracy: the {name} sentences of --data {args.data} have no "
+                    f"--objective val_frame_accuracy: the {name} sentences of --data {request.settings.data} have no "
                     "intents; use --objective val_slot_f1"
                 )
-    return bool(args.intent and dataset.train.intents is not None)
+    if request.settings.intent and dataset.train.intents is None:
+        return dataclasses.replace(request, settings=dataclasses.replace(request.settings, intent=False))
+    return request
 
 
 def launcher_free(argv):

@@ -19,50 +19,18 @@ from data.atomic import atomic_write_bytes, atomic_write_text
 from data.sources import BUILT_IN, DOWNLOADABLE
 from recipes.config.errors import UsageError
 from recipes.config.formats import SEARCH, UNVERSIONED, VERSION_KEY, read_json_object, stamped, upgrade
+from recipes.search.command_line import intent_only_flags, search_flags
 
-# The flags that define a search: a rerun in the same folder must repeat them.
-SEARCH_FLAGS = (
-    "data",
-    "columns",
-    "tuner",
-    "cells",
-    "min_depth",
-    "max_depth",
-    "min_units",
-    "max_units",
-    "bidirectional",
-    "min_dropout",
-    "max_dropout",
-    "min_learning_rate",
-    "max_learning_rate",
-    "heads",
-    "encoding",
-    "embedding_dim",
-    "window",
-    "intent",
-    "intent_pooling",
-    "intent_to_slots",
-    "min_intent_weight",
-    "max_intent_weight",
-    "objective",
-    "epochs",
-    "patience",
-    "batch_size",
-    "max_train",
-    "seed",
-    "executions_per_trial",
-)
 # The flags that shape only the intent head: not part of a search without one (recorded as None).
-INTENT_ONLY = ("intent_pooling", "intent_to_slots", "min_intent_weight", "max_intent_weight")
+INTENT_ONLY = intent_only_flags()
 
 
-def search_settings(args):
-    """The values of `SEARCH_FLAGS`, as stored in `search.json`."""
-    settings = {name: getattr(args, name) for name in SEARCH_FLAGS}
-    if not settings["intent"]:  # no intent head (--no-intent, or data without intents)
-        settings.update(dict.fromkeys(INTENT_ONLY))
-    path = Path(str(args.data)).expanduser()
-    if args.data not in BUILT_IN + DOWNLOADABLE and path.exists():
+def search_settings(request):
+    """The flags that define the search `request` (`command_line.search_flags`), as stored in `search.json`."""
+    settings = search_flags(request)
+    data = request.settings.data
+    path = Path(str(data)).expanduser()
+    if data not in BUILT_IN + DOWNLOADABLE and path.exists():
         settings["data"] = str(path.resolve())  # the same folder, however it is written
     return settings
 
@@ -80,9 +48,10 @@ def flag_text(name, value):
     return f"{flag} {value}"
 
 
-def prepare_project(args, role):
+def prepare_project(request, role):
     """Creates (or, with --overwrite, recreates) the search folder and checks
     that a search already there was made with the same search flags."""
+    args = request.options
     directory = Path(args.directory)
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"--directory {args.directory}: exists and is not a folder")
@@ -97,11 +66,11 @@ def prepare_project(args, role):
             pass
     except OSError as error:
         raise UsageError(f"--directory {args.directory}: cannot write there ({error.strerror or error})")
-    current = search_settings(args)
+    current = search_settings(request)
     path = project_dir / "search.json"
     if path.is_file():
         saved, written_in = read_search_file(path)
-        changed = [name for name in SEARCH_FLAGS if saved.get(name, "(not recorded)") != current[name]]
+        changed = [name for name in current if saved.get(name, "(not recorded)") != current[name]]
         if "intent" in changed:  # the flags of the intent head follow from it
             changed = [name for name in changed if name not in INTENT_ONLY]
         if changed:

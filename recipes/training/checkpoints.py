@@ -37,7 +37,7 @@ import data
 from data.atomic import PARTIAL_GLOB, atomic_path, atomic_write_text, replace
 from recipes.config.errors import UsageError, first_line
 from recipes.config.formats import CHECKPOINT_STATE, RUN_CONFIG, read_versioned, stamped
-from recipes.config.settings import MODEL_FLAGS, MONITORS, model_options
+from recipes.config.settings import MONITORS, RESUMED, model_options
 from recipes.model.parts import compile_model, inference_view
 from recipes.training.run_folder import trim_history
 
@@ -150,23 +150,18 @@ def read_state(state_path):
     return state
 
 
-# What a resumed run keeps from its config.json: the model, the intent loss's weight it trained with (its
-# default follows the head, which the saved run decides), and the dev score its best epoch so far was chosen by.
-RESUMED_FROM_CONFIG = (*MODEL_FLAGS, "intent_weight", "monitor")
-
-
 def resumed_settings(settings, run_dir):
-    """`settings` with the model flags, the intent weight and the monitor of the run's
-    `config.json` (the command line chooses data, batches and seed; the saved run, the
-    model, its loss and the dev score that its best epoch so far was chosen by)."""
+    """`settings` with the options a resumed run keeps from its `config.json` (`settings.RESUMED`:
+    the model, the intent loss's weight it trained with, whose default follows the head, and the
+    dev score its best epoch so far was chosen by); the command line chooses data, batches and seed."""
     config_path = Path(run_dir) / "config.json"
     saved = read_versioned(config_path, RUN_CONFIG)
-    for key in RESUMED_FROM_CONFIG:
+    for key in RESUMED:
         if key not in saved:
             raise UsageError(f"{config_path}: {key!r} is missing")
     if saved["monitor"] not in MONITORS:
         raise UsageError(f"{config_path}: 'monitor' must be one of {', '.join(MONITORS)}, got {saved['monitor']!r}")
-    return dataclasses.replace(settings, **{key: saved[key] for key in RESUMED_FROM_CONFIG})
+    return dataclasses.replace(settings, **{key: saved[key] for key in RESUMED})
 
 
 def resume_model(build_model, settings, run_dir):
