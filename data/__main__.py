@@ -141,28 +141,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# A download that cannot reach its host or write its cache is bad input too: the flags named them.
+@command_line.command(PROG, usage_errors=(OSError,))
 def main(argv=None) -> int:
     arguments = build_parser().parse_args(argv)
-    with command_line.exit_on_errors(PROG, {DatasetError: 2, OSError: 2}):
-        if arguments.command == "describe":
-            dataset = load_dataset(
-                arguments.source, seed=arguments.seed, dev_fraction=arguments.dev_fraction, columns=arguments.columns
-            )
-            summary = describe(dataset)
-            if arguments.json:
-                print(json.dumps(summary))
-            else:
-                print_table(dataset.name, summary, dataset.notes)
-        elif arguments.command == "write":
-            dataset = load_dataset(
-                arguments.source, seed=arguments.seed, dev_fraction=arguments.dev_fraction, columns=arguments.columns
-            )
-            write_dataset(dataset, arguments.directory, overwrite=arguments.force)
-            sizes = ", ".join(f"{len(split)} {name}" for name, split in dataset.splits().items())
-            print(f"wrote {arguments.directory} ({sizes})")
-        elif arguments.command == "download":
-            folder = download(arguments.name, arguments.dir, base_url=arguments.base_url)
-            print(folder)
+    if arguments.command == "describe":
+        dataset = load_dataset(
+            arguments.source, seed=arguments.seed, dev_fraction=arguments.dev_fraction, columns=arguments.columns
+        )
+        summary = describe(dataset)
+        if arguments.json:
+            print(json.dumps(summary))
+        else:
+            print_table(dataset.name, summary, dataset.notes)
+    elif arguments.command == "write":
+        dataset = load_dataset(
+            arguments.source, seed=arguments.seed, dev_fraction=arguments.dev_fraction, columns=arguments.columns
+        )
+        write_dataset(dataset, arguments.directory, overwrite=arguments.force)
+        sizes = ", ".join(f"{len(split)} {name}" for name, split in dataset.splits().items())
+        print(f"wrote {arguments.directory} ({sizes})")
+    elif arguments.command == "download":
+        folder = download(arguments.name, arguments.dir, base_url=arguments.base_url)
+        print(folder)
     return 0
 
 

@@ -40,6 +40,7 @@ from pathlib import Path
 
 from data._random import StableRandom
 from data.atomic import replace_folder
+from data.command_line import UsageError
 
 SPLIT_NAMES = ("train", "dev", "test")
 # CoNLL-2003 ships as eng.train, eng.testa and eng.testb.
@@ -53,8 +54,8 @@ BIOES_TO_BIO = {"S-": "B-", "E-": "I-"}
 NO_CONTEXT = -1
 
 
-class DatasetError(ValueError):
-    """A dataset that cannot be read or used; the message is one line naming the file and line."""
+class DatasetError(UsageError, ValueError):
+    """A dataset that cannot be read or used; the message is one line naming the file and line. Exit status 2."""
 
 
 @dataclass

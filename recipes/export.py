@@ -32,12 +32,12 @@ same `model.keras`. `export.json` says which (`"converter"`).
 
 import argparse
 
-from data.command_line import Parser, exit_on_errors
-from recipes.config.errors import EXIT_CODES
+from data.command_line import Parser, command
 from recipes.config.flags import describe
 from recipes.exporting.writer import KERAS_FORMATS, PROG, export_run, write_tf2onnx_artifact
 
 
+@command(PROG)
 def main(argv=None):
     parser = Parser(prog=PROG, description=describe(__doc__))
     parser.add_argument("--model-dir", required=True, help="a run folder written by a recipe")
@@ -55,11 +55,10 @@ def main(argv=None):
     # The TensorFlow subprocess of an ONNX export under another backend: the artifact alone, at this path.
     parser.add_argument("--artifact-only", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    with exit_on_errors(PROG, EXIT_CODES):
-        if args.artifact_only is not None:
-            write_tf2onnx_artifact(args.model_dir, args.artifact_only)
-            return
-        folder = export_run(args.model_dir, args.format, args.output)
+    if args.artifact_only is not None:
+        write_tf2onnx_artifact(args.model_dir, args.artifact_only)
+        return
+    folder = export_run(args.model_dir, args.format, args.output)
     print(f"exported {args.model_dir} as {args.format}: {folder}")
 
 

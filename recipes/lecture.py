@@ -29,13 +29,12 @@ Run it:
     python -m recipes.lecture --example human-lstm
 """
 
-import argparse
-
 import keras
 import numpy as np
 
 from custom_layers.jordan import JordanRNN
 from custom_layers.peephole import PeepholeLSTM
+from data.command_line import Parser, command
 
 EXAMPLES = ("elman", "jordan", "human-lstm", "parameters")
 
@@ -340,15 +339,9 @@ SHOW = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse whose errors fit on one line and exit with code 2."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
+@command("python -m recipes.lecture")
 def main(argv=None):
-    parser = _Parser(
+    parser = Parser(
         prog="python -m recipes.lecture",
         description="Print the lecture's worked examples step by step, computed by Keras layers.",
     )

@@ -34,9 +34,9 @@ same objects. It reads `RUN/export/onnx/` (what `python -m recipes.export
 import json
 import sys
 
-from data.command_line import Parser, exit_on_errors
+from data.command_line import Parser, command
 from recipes.config.arguments import batch_size
-from recipes.config.errors import EXIT_CODES, UsageError
+from recipes.config.errors import UsageError
 from recipes.config.flags import describe
 from recipes.inference.tagger import ENGINE_HELP, ENGINES, load_tagger
 
@@ -56,9 +56,13 @@ def read_sentences(lines, where):
     return sentences
 
 
+PROG = "python -m recipes.predict"
+
+
+# Text that is not UTF-8, in an argument or where the answers are printed, is bad input too.
+@command(PROG, usage_errors=(UnicodeEncodeError,))
 def main(argv=None):
-    prog = "python -m recipes.predict"
-    parser = Parser(prog=prog, description=describe(__doc__))
+    parser = Parser(prog=PROG, description=describe(__doc__))
     parser.add_argument("--model-dir", required=True, help="a run folder written by a recipe")
     parser.add_argument("sentences", nargs="*", help="sentences to tag; none: read one per line from standard input")
     parser.add_argument("--batch-size", type=batch_size, default=64, help="sentences per batch")
@@ -71,13 +75,12 @@ def main(argv=None):
     parser.add_argument("--engine", choices=ENGINES, default="keras", help=f"{ENGINE_HELP} or in --export-dir")
     parser.add_argument("--export-dir", default=None, help="with --engine onnx: the export folder to read instead")
     args = parser.parse_args(argv)
-    with exit_on_errors(prog, {**EXIT_CODES, UnicodeEncodeError: 2}):
-        tagger = load_tagger(args.model_dir, args.engine, args.export_dir)
-        if args.sentences:
-            # Arguments that are not UTF-8 reach Python as lone surrogates.
-            sentences = read_sentences([s.encode("utf-8", "surrogateescape") for s in args.sentences], "sentence {}")
-        else:
-            sentences = read_sentences(sys.stdin.buffer, "standard input line {}")
+    tagger = load_tagger(args.model_dir, args.engine, args.export_dir)
+    if args.sentences:
+        # Arguments that are not UTF-8 reach Python as lone surrogates.
+        sentences = read_sentences([s.encode("utf-8", "surrogateescape") for s in args.sentences], "sentence {}")
+    else:
+        sentences = read_sentences(sys.stdin.buffer, "standard input line {}")
     for result in tagger.tag(sentences, args.batch_size, args.pretokenized):
         print(json.dumps(result, ensure_ascii=False))
 

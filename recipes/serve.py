@@ -34,18 +34,19 @@ import contextlib
 
 import uvicorn
 
-from data.command_line import Parser, exit_on_errors
+from data.command_line import Parser, command
 from recipes.config.arguments import batch_size, port_number, positive_int
 from recipes.config.compile_cache import COMPILE_CACHE, COMPILE_CACHE_HELP, use_compile_cache
-from recipes.config.errors import EXIT_CODES
 from recipes.config.flags import describe
 from recipes.inference.service import bind, create_app, model_names
 from recipes.inference.tagger import ENGINE_HELP, ENGINES, load_tagger
 
+PROG = "python -m recipes.serve"
 
+
+@command(PROG)
 def main(argv=None):
-    prog = "python -m recipes.serve"
-    parser = Parser(prog=prog, description=describe(__doc__))
+    parser = Parser(prog=PROG, description=describe(__doc__))
     parser.add_argument(
         "--model-dir", action="append", required=True, help="a run folder written by a recipe (repeat for more)"
     )
@@ -80,19 +81,18 @@ def main(argv=None):
         help=COMPILE_CACHE_HELP,
     )
     args = parser.parse_args(argv)
-    with exit_on_errors(prog, EXIT_CODES):
-        use_compile_cache(args.compile_cache)
-        names = model_names(args.model_dir)
-        taggers = {name: load_tagger(folder, args.engine) for name, folder in zip(names, args.model_dir)}
-        warm_up = args.warm_up and args.engine == "keras"
-        app = create_app(
-            taggers,
-            dict(zip(names, args.model_dir)),
-            max_batch_sentences=args.max_batch_sentences,
-            batch_size=args.batch_size,
-            warm_up=warm_up,
-        )
-        sock = bind(args.host, args.port)
+    use_compile_cache(args.compile_cache)
+    names = model_names(args.model_dir)
+    taggers = {name: load_tagger(folder, args.engine) for name, folder in zip(names, args.model_dir)}
+    warm_up = args.warm_up and args.engine == "keras"
+    app = create_app(
+        taggers,
+        dict(zip(names, args.model_dir)),
+        max_batch_sentences=args.max_batch_sentences,
+        batch_size=args.batch_size,
+        warm_up=warm_up,
+    )
+    sock = bind(args.host, args.port)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     config = uvicorn.Config(app, log_level="warning", access_log=args.access_log, lifespan="on")

@@ -86,8 +86,7 @@ and must be stopped by hand. Only the chief and single-process runs take
 
 import sys
 
-from data.command_line import exit_on_errors
-from recipes.config.errors import EXIT_CODES
+from data.command_line import command
 from recipes.config.flags import describe
 from recipes.search.command_line import check_data, launcher_free, parse_search, process_role
 from recipes.search.folder import prepare_project
@@ -99,39 +98,35 @@ from recipes.training.recipe import load_data
 PROG = "python -m recipes.tune"
 
 
+@command(PROG, interrupted=lambda: "run the same command again to resume the search")
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        with exit_on_errors(PROG, EXIT_CODES):
-            request = parse_search(argv, PROG, describe(__doc__))
-            role = process_role(request)
-            dataset = load_data(request.settings)  # a bad --data fails here, before anything is written
-            searched = check_data(request, dataset)  # and flags the data cannot serve
-            if request.settings.intent and not searched.settings.intent:
-                print(f"{dataset.name}: the training data has no intents; searching slots only", flush=True)
-            request = searched
-            project_dir = prepare_project(request, role)
-            oracle = None
-            if role == "parent":
+    request = parse_search(argv, PROG, describe(__doc__))
+    role = process_role(request)
+    dataset = load_data(request.settings)  # a bad --data fails here, before anything is written
+    searched = check_data(request, dataset)  # and flags the data cannot serve
+    if request.settings.intent and not searched.settings.intent:
+        print(f"{dataset.name}: the training data has no intents; searching slots only", flush=True)
+    request = searched
+    project_dir = prepare_project(request, role)
+    oracle = None
+    if role == "parent":
 
-                def describe_values(values):
-                    return describe_trial(values["cell"], trial_settings(request.settings, values))
+        def describe_values(values):
+            return describe_trial(values["cell"], trial_settings(request.settings, values))
 
-                run_distributed(
-                    launcher_free(argv),
-                    request.options.workers,
-                    project_dir,
-                    describe_values,
-                    request.options.objective,
-                )
-            else:
-                oracle = run_search(request, role, dataset).oracle
-                if role == "worker" or request.options.serve_only:
-                    return {"project_dir": str(project_dir)}
-            return report(request, project_dir, oracle)
-    except KeyboardInterrupt:
-        print(f"\n{PROG}: interrupted; run the same command again to resume the search", file=sys.stderr)
-        raise SystemExit(130)
+        run_distributed(
+            launcher_free(argv),
+            request.options.workers,
+            project_dir,
+            describe_values,
+            request.options.objective,
+        )
+    else:
+        oracle = run_search(request, role, dataset).oracle
+        if role == "worker" or request.options.serve_only:
+            return {"project_dir": str(project_dir)}
+    return report(request, project_dir, oracle)
 
 
 if __name__ == "__main__":

@@ -1,35 +1,23 @@
-"""The errors of a run, and how the command lines report them.
+"""The errors a run or a search reports, in the project's one hierarchy (`data.command_line`).
 
-`UsageError` is bad input (a flag, a path, a damaged run folder) and exits 2;
-`TrainingDiverged` (a NaN loss), `SearchFailed` and `ExportFailed` are runs that failed on their own and exit 1;
-`data.DatasetError` (a broken corpus) exits 2 too. Each prints one line:
-`python -m recipes.lstm: error: <message>`.
+`UsageError` is bad input (a flag, a path, a damaged run folder; `data.DatasetError`,
+a broken corpus, is one) and exits 2. `TrainingDiverged` (a NaN loss), `SearchFailed`
+and `ExportFailed` are runs that failed on their own and exit 1. Each prints one
+line: `python -m recipes.lstm: error: <message>`.
 """
 
-import data
+from data.command_line import RunFailed, UsageError, one_line
+
+__all__ = ["ExportFailed", "SearchFailed", "TrainingDiverged", "UsageError", "one_line"]
 
 
-def first_line(error):
-    """The first line of an error's message (its type's name when it has none)."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+class TrainingDiverged(RunFailed):
+    """The loss became NaN or infinite."""
 
 
-class UsageError(Exception):
-    """A bad flag or path; the command line prints it on one line and exits 2."""
+class SearchFailed(RunFailed):
+    """A search ran but could not finish."""
 
 
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the command line exits 1."""
-
-
-class SearchFailed(Exception):
-    """A search ran but could not finish; the command line exits 1."""
-
-
-class ExportFailed(RuntimeError):
-    """The converter could not write the artifact of a model that loaded; the command line exits 1."""
-
-
-# The exit status of each error kind, for `data.command_line.exit_on_errors`.
-EXIT_CODES = {UsageError: 2, data.DatasetError: 2, TrainingDiverged: 1, SearchFailed: 1, ExportFailed: 1}
+class ExportFailed(RunFailed):
+    """The converter could not write the artifact of a model that loaded."""

@@ -41,7 +41,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from recipes.config.errors import UsageError, first_line
+from recipes.config.errors import UsageError, one_line
 
 FORMAT_KEY, VERSION_KEY = "format", "version"
 UNVERSIONED = 1  # the version of a file without a "version" key
@@ -114,7 +114,7 @@ def read_json_object(path):
     except FileNotFoundError:
         raise UsageError(f"{path}: missing") from None
     except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"{path}: cannot read ({getattr(error, 'strerror', None) or first_line(error)})") from None
+        raise UsageError(f"{path}: cannot read ({getattr(error, 'strerror', None) or one_line(error)})") from None
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:

@@ -26,7 +26,7 @@ import onnx
 
 from custom_layers.projected_rnn import with_keras_layers
 from data.atomic import PARTIAL_PREFIX, atomic_write_text, replace_folder
-from recipes.config.errors import ExportFailed, UsageError, first_line
+from recipes.config.errors import ExportFailed, UsageError, one_line
 from recipes.exporting import decoded as exported
 from recipes.exporting import onnx_graph
 from recipes.inference import export_folder
@@ -90,7 +90,7 @@ def staging_folder(target, flag):
         staging.mkdir()
     except OSError as error:
         remove_empty(made)
-        raise UsageError(f"{flag} {target}: cannot be written ({error.strerror or first_line(error)})") from None
+        raise UsageError(f"{flag} {target}: cannot be written ({error.strerror or one_line(error)})") from None
     try:
         yield staging
         replace_folder(staging, target)
@@ -121,7 +121,7 @@ def write_artifact(model, model_dir, export_format, path):
             try:
                 onnx.save(graph, str(path))
             except OSError as error:
-                raise ExportFailed(f"onnx export of {model_dir} failed ({first_line(error)})") from error
+                raise ExportFailed(f"onnx export of {model_dir} failed ({one_line(error)})") from error
             return "onnx_graph"
         if keras.backend.backend() != "tensorflow":
             export_in_tensorflow(model_dir, path)
@@ -147,7 +147,7 @@ def export_through_keras(model, model_dir, export_format, path):
             str(path), format=KERAS_FORMATS[export_format], input_signature=[signature], verbose=False, **options
         )
     except Exception as error:  # the converter's own failure, on one line
-        raise ExportFailed(f"{export_format} export of {model_dir} failed ({first_line(error)})") from error
+        raise ExportFailed(f"{export_format} export of {model_dir} failed ({one_line(error)})") from error
     if not Path(path).exists():
         raise ExportFailed(f"{export_format} export of {model_dir} wrote nothing at {path}")
 

@@ -24,7 +24,7 @@ import json
 from pathlib import Path
 
 import data
-from recipes.config.errors import UsageError, first_line
+from recipes.config.errors import UsageError, one_line
 
 EXPORT_FORMAT = "slot-rnn-export"
 DESCRIPTION_FILE = "export.json"
@@ -42,7 +42,7 @@ def read_description(folder):
     try:
         described = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UsageError(f"{path}: not valid JSON ({first_line(error)})") from None
+        raise UsageError(f"{path}: not valid JSON ({one_line(error)})") from None
     if not isinstance(described, dict) or described.get("format") != EXPORT_FORMAT:
         raise UsageError(f"{path}: not a {EXPORT_FORMAT} description")
     encoder_path = folder / ENCODER_FILE
@@ -84,7 +84,7 @@ class OnnxEngine:
         try:
             session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as error:  # a damaged file: report it on one line
-            raise UsageError(f"{path}: cannot be loaded ({first_line(error)})") from error
+            raise UsageError(f"{path}: cannot be loaded ({one_line(error)})") from error
         return cls(session, described)
 
     def predict_batch(self, batch):

@@ -23,7 +23,7 @@ import numpy as np
 import custom_layers  # noqa: F401  (registers the custom layers for loading)
 import data
 from data.batching import DEFAULT_BUCKETS, encode_sentences, make_batches
-from recipes.config.errors import UsageError, first_line
+from recipes.config.errors import UsageError, one_line
 from recipes.inference import export_folder
 from recipes.inference.answers import answer
 from recipes.inference.engines import KerasEngine, predict_batches
@@ -107,7 +107,7 @@ class Tagger:
         try:
             model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
         except Exception as error:  # a corrupted or foreign file: report it on one line
-            raise UsageError(f"{model_path}: cannot be loaded ({first_line(error)})") from error
+            raise UsageError(f"{model_path}: cannot be loaded ({one_line(error)})") from error
         engine = KerasEngine(model)
         check_encoder_fits(model, engine.description, encoder, encoder_path)
         return cls(engine, encoder)

@@ -35,7 +35,7 @@ import numpy as np
 
 import data
 from data.atomic import PARTIAL_GLOB, atomic_path, atomic_write_text, replace
-from recipes.config.errors import UsageError, first_line
+from recipes.config.errors import UsageError, one_line
 from recipes.config.formats import CHECKPOINT_STATE, RUN_CONFIG, read_versioned, stamped
 from recipes.config.settings import MONITORS, RESUMED, model_options
 from recipes.model.parts import compile_model, inference_view
@@ -182,7 +182,7 @@ def resume_model(build_model, settings, run_dir):
         compile_model(model, settings.learning_rate, settings.intent_weight)
         model.optimizer.build(model.trainable_variables)
     except Exception as error:
-        raise UsageError(f"{config_path}: its model flags do not build a model ({first_line(error)})") from None
+        raise UsageError(f"{config_path}: its model flags do not build a model ({one_line(error)})") from None
     if state["optimizer_file"] == "optimizer.npz":  # a version 1 checkpoint: restored as it was written
         _restore(checkpoint / "last.weights.h5", model.load_weights)
         _restore(checkpoint / "optimizer.npz", lambda path: load_optimizer_state(model, path))
@@ -215,11 +215,11 @@ def _restore(path, restore):
     except ValueError as error:
         if path.suffix == ".h5":  # a weights file of other shapes
             raise UsageError(
-                f"{path}: does not fit the model that config.json and encoder.json describe ({first_line(error)})"
+                f"{path}: does not fit the model that config.json and encoder.json describe ({one_line(error)})"
             ) from None
-        raise UsageError(f"{path}: cannot be loaded ({first_line(error)})") from None
+        raise UsageError(f"{path}: cannot be loaded ({one_line(error)})") from None
     except Exception as error:
-        raise UsageError(f"{path}: cannot be loaded ({first_line(error)})") from None
+        raise UsageError(f"{path}: cannot be loaded ({one_line(error)})") from None
     for warning in caught:
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
@@ -237,6 +237,6 @@ def _restore_seed_states(model, state, state_path):
         if len(values) != len(variables) or any(v.shape != tuple(w.shape) for v, w in zip(values, variables)):
             raise ValueError(f"{len(values)} seed states for {len(variables)} seed generators")
     except (TypeError, ValueError, OverflowError) as error:
-        raise UsageError(f"{state_path}: 'seed_states' does not fit the model ({first_line(error)})") from None
+        raise UsageError(f"{state_path}: 'seed_states' does not fit the model ({one_line(error)})") from None
     for variable, value in zip(variables, values):
         variable.assign(value)

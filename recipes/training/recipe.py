@@ -11,16 +11,14 @@ tuner calls it too, to retrain its best configuration).
 """
 
 import dataclasses
-import sys
 import time
 from pathlib import Path
 
 import keras
 
 import data
-from data.command_line import exit_on_errors
+from data.command_line import run_command
 from recipes.config.compile_cache import use_compile_cache
-from recipes.config.errors import EXIT_CODES
 from recipes.config.flags import describe, parse_settings
 from recipes.config.formats import METRICS, stamped
 from recipes.config.settings import model_options
@@ -46,21 +44,23 @@ def recipe_main(build_model, argv, name, docstring, defaults=None, sentences=Non
     how to resume and exits 130.
     """
     prog = f"python -m recipes.{name}"
-    settings = parse_settings(argv, prog, describe(docstring), defaults)
-    if settings.output_dir is None and not settings.resume:
-        # Named now (made only once the data has been read), so that Ctrl-C can say where to resume.
-        settings = dataclasses.replace(settings, output_dir=str(run_folder.default_path(name)))
-    try:
-        with exit_on_errors(prog, EXIT_CODES):
-            return run_recipe(build_model, name, settings, sentences)
-    except KeyboardInterrupt:
-        run_dir = Path(settings.output_dir) if settings.output_dir else None
+    run_dirs = []  # the run's folder once the flags are read: what Ctrl-C's hint names
+
+    def parse_and_run():
+        settings = parse_settings(argv, prog, describe(docstring), defaults)
+        if settings.output_dir is None and not settings.resume:
+            # Named now (made only once the data has been read), so that Ctrl-C can say where to resume.
+            settings = dataclasses.replace(settings, output_dir=str(run_folder.default_path(name)))
+        run_dirs.append(settings.output_dir)
+        return run_recipe(build_model, name, settings, sentences)
+
+    def resume_hint():
+        run_dir = Path(run_dirs[0]) if run_dirs and run_dirs[0] else None
         if run_dir and (run_dir / "checkpoint" / "state.json").is_file():
-            hint = f"continue with the same command and --resume --output-dir {run_dir}"
-        else:
-            hint = "no epoch had finished, so there is nothing to resume"
-        print(f"\n{prog}: interrupted; {hint}", file=sys.stderr)
-        raise SystemExit(130)
+            return f"continue with the same command and --resume --output-dir {run_dir}"
+        return "no epoch had finished, so there is nothing to resume"
+
+    return run_command(prog, parse_and_run, interrupted=resume_hint)
 
 
 def run_recipe(build_model, name, settings, sentences=None):
