@@ -3,7 +3,7 @@
 A run is the same epoch for epoch until it stops (the seed fixes weights,
 shuffling and dropout), so the dev scores a run logged with patience P tell
 exactly where every patience up to P would have stopped and which epoch it
-would have kept (`recipes.training.trainer.replay_early_stopping`, the rule
+would have kept (`recipes.training.monitor.replay_early_stopping`, the rule
 training itself follows). This reads run folders (`config.json`,
 `history.csv`, `metrics.json`) and writes, for each dataset, recipe and
 patience, the epoch each run would keep, its dev score, and the epochs and
@@ -27,7 +27,7 @@ import pandas as pd
 from benchmarks.reporting import RESULTS_DIR, Column, save_table
 from recipes.config.errors import UsageError
 from recipes.config.formats import METRICS, RUN_CONFIG, read_versioned
-from recipes.training.trainer import replay_early_stopping
+from recipes.training.monitor import replay_early_stopping
 
 RUN_FILES = ("config.json", "history.csv", "metrics.json")
 

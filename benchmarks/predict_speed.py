@@ -54,7 +54,7 @@ from data.command_line import Parser
 from recipes.config import arguments, errors
 from recipes.config.settings import OPTIONS
 from recipes.inference.tagger import OnnxTagger, Tagger
-from recipes.model import parts as model_parts
+from recipes.model import description as model_description
 
 BATCHED_TARGET = 5000  # sentences per second, batched
 LATENCY_TARGET_MS = 15  # single-sentence p50
@@ -81,7 +81,7 @@ def model_only(engine, tagger, split, batch_size, fill):
     for Keras, the session's `run` for ONNX), `fill` as `data.batching.make_batches`
     takes it: True pads each bucket's last batch with empty rows to `batch_size`,
     "power_of_two" to the next power of two, False not at all."""
-    features = model_parts.model_input_features(tagger.model) if engine == "keras" else tagger.engine.features
+    features = model_description.model_input_features(tagger.model) if engine == "keras" else tagger.engine.features
     encoded = encode_split(tagger.encoder, split, with_tags=False)
     batches = make_batches(encoded, batch_size, features=features, fill=fill)
     if engine == "onnx":

@@ -29,6 +29,7 @@ from benchmarks.reporting import Column, check_writable, environment_line, outpu
 from data.batching import encode_split
 from data.command_line import Parser
 from recipes.config import arguments
+from recipes.model import description as model_description
 from recipes.model import parts as model_parts
 from recipes.training import trainer as training
 
@@ -77,9 +78,9 @@ def main(argv=None):
     for model in models.values():
         model_parts.compile_model(model, 0.001)
     models["projected"].set_weights(models["keras"].get_weights())
-    features = model_parts.model_input_features(models["keras"])
+    features = model_description.model_input_features(models["keras"])
     # As `training.fit` builds them: per-word sample weights for the softmax head only (the CRF masks by itself).
-    with_weights = model_parts.crf_layer(models["keras"]) is None
+    with_weights = model_description.crf_layer(models["keras"]) is None
     batches = training.TrainingBatches(
         encode_split(encoder, dataset.train), 32, features, seed=0, with_weights=with_weights
     )

@@ -19,7 +19,7 @@ from recipes import lstm, tune
 from recipes.config import flags, settings
 from recipes.search import hypermodel, results
 from recipes.training import checkpoints
-from recipes.training import trainer as training
+from recipes.training import monitor as dev_monitor
 from support import (  # noqa: F401  (compilation_cache: an autouse fixture of this module)
     TINY_SEARCH,
     assert_same_training,
@@ -187,21 +187,21 @@ def test_a_run_interrupted_after_an_epoch_resumes_to_the_uninterrupted_result(
 ):
     run_dir = tmp_path / "run"
     argv = recipe_argv(tiny_data, run_dir, "--epochs", "3")
-    original = training.SlotF1Monitor.on_epoch_end
+    original = dev_monitor.DevMonitor.on_epoch_end
 
     def interrupt_in_epoch_two(self, epoch, logs=None):
         original(self, epoch, logs)
         if epoch == 1:
             raise KeyboardInterrupt  # Ctrl-C while epoch 2 is being scored
 
-    monkeypatch.setattr(training.SlotF1Monitor, "on_epoch_end", interrupt_in_epoch_two)
+    monkeypatch.setattr(dev_monitor.DevMonitor, "on_epoch_end", interrupt_in_epoch_two)
     assert exit_status(lstm.main, argv) == 130
     one_line_error(
         capsys, f"--resume --output-dir {run_dir}", prefix="python -m recipes.lstm: interrupted; ", kind="interrupted"
     )
     assert not (run_dir / "metrics.json").exists() and not (run_dir / "model.keras").exists()
     assert json.loads((run_dir / "checkpoint" / "state.json").read_text())["epochs_done"] == 1
-    monkeypatch.setattr(training.SlotF1Monitor, "on_epoch_end", original)
+    monkeypatch.setattr(dev_monitor.DevMonitor, "on_epoch_end", original)
 
     assert exit_status(lstm.main, argv + ["--resume"]) == 0
     assert_same_training(trained_state(run_dir), straight_state)

@@ -19,6 +19,7 @@ from recipes import lstm, predict
 from recipes.config import flags
 from recipes.inference.engines import KerasEngine
 from recipes.inference.tagger import Tagger, predict_sentences
+from recipes.model import description as model_description
 from recipes.model import parts as model_parts
 from recipes.model import scoring
 from recipes.training import recipe, run_folder
@@ -124,7 +125,7 @@ def test_batches_carry_one_intent_per_sentence_and_minus_one_on_filler_rows(tiny
 
 def outputs_at(model, encoder, split, bucket):
     """Tag scores and intent logits of every sentence of `split`, padded to `bucket`."""
-    features = model_parts.model_input_features(model)
+    features = model_description.model_input_features(model)
     batch = make_batches(encode_split(encoder, split, with_tags=False), 8, features=features, buckets=(bucket,))[0]
     outputs = model.predict_on_batch(batch.inputs)
     lengths = batch.weights.sum(axis=1).astype(int)
@@ -159,7 +160,7 @@ def test_padding_changes_neither_the_intent_nor_the_slots(tiny, name, head, bidi
     model = module.build_model(
         encoder, depth=depth, units=6, embedding_dim=6, bidirectional=bidirectional, head=head, dropout=0.0
     )
-    assert model_parts.has_intent(model)
+    assert model_description.has_intent(model)
     assert model.output["intent"].shape[-1] == encoder.num_intents
     split = dataset.dev.head(6)
     short_intents = assert_padding_changes_nothing(model, encoder, split)
@@ -183,7 +184,7 @@ def test_a_joint_model_saves_and_loads_with_safe_mode(tiny, tmp_path, head, to_s
     model = lstm.build_model(encoder, units=6, embedding_dim=6, head=head, intent_to_slots=to_slots)
     run_folder.save_model(model_parts.inference_view(model), tmp_path / "model.keras")
     loaded = keras.saving.load_model(tmp_path / "model.keras", compile=False, safe_mode=True)
-    assert model_parts.has_intent(loaded)
+    assert model_description.has_intent(loaded)
     before = predict_sentences(KerasEngine(model), encoder, dataset.dev.words)
     after = predict_sentences(KerasEngine(loaded), encoder, dataset.dev.words)
     assert after.tags == before.tags and after.intents == before.intents
@@ -193,9 +194,9 @@ def test_a_joint_model_saves_and_loads_with_safe_mode(tiny, tmp_path, head, to_s
 def test_no_intent_builds_a_slots_only_model(tiny):
     _, encoder = tiny
     model = lstm.build_model(encoder, units=6, embedding_dim=6, intent=False)
-    assert not model_parts.has_intent(model) and not isinstance(model.output, dict)
+    assert not model_description.has_intent(model) and not isinstance(model.output, dict)
     slots_only = data.Encoder.fit([["to", "boston"]], [["O", "B-city"]])
-    assert not model_parts.has_intent(lstm.build_model(slots_only, units=6, embedding_dim=6))
+    assert not model_description.has_intent(lstm.build_model(slots_only, units=6, embedding_dim=6))
 
 
 @pytest.mark.parametrize("head, weight", [("softmax", 0.1), ("crf", 1.0)])

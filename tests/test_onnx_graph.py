@@ -20,6 +20,7 @@ from data.batching import encode_split, make_batches
 from recipes import elman, feedforward, gru, jordan, lstm, peephole_lstm
 from recipes.exporting import onnx_graph
 from recipes.inference import engines
+from recipes.model import description as model_description
 from recipes.model import parts as model_parts
 from recipes.training import recipe
 from support import random_crf_tagger
@@ -53,7 +54,7 @@ def draw_weights(model, seed):
 
 
 def onnx_session(model):
-    graph = onnx_graph.decoded_tagger_onnx(model, model_parts.model_input_features(model))
+    graph = onnx_graph.decoded_tagger_onnx(model, model_description.model_input_features(model))
     return onnxruntime.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
 
 
@@ -173,4 +174,4 @@ def unmasked_tagger(encoder):
 def test_layers_without_an_onnx_form_are_refused_with_the_reason(build, reason, encoder):
     model = build(encoder)
     with pytest.raises(onnx_graph.Unsupported, match=reason):
-        onnx_graph.decoded_tagger_onnx(model, model_parts.model_input_features(model))
+        onnx_graph.decoded_tagger_onnx(model, model_description.model_input_features(model))

@@ -14,8 +14,10 @@ from recipes import lstm
 from recipes.config.settings import Settings
 from recipes.inference.engines import KerasEngine
 from recipes.inference.tagger import predict_sentences
+from recipes.model import description as model_description
 from recipes.model import parts as model_parts
 from recipes.model import scoring
+from recipes.training import monitor as dev_monitor
 from recipes.training import recipe
 from recipes.training import trainer as training
 
@@ -38,9 +40,9 @@ def test_padding_never_reaches_the_loss(tiny, head, intent):
     dataset, encoder = tiny
     model = lstm.build_model(encoder, depth=1, units=8, embedding_dim=8, dropout=0.0, head=head, intent=intent)
     model_parts.compile_model(model)
-    assert model_parts.has_intent(model) == intent
+    assert model_description.has_intent(model) == intent
     encoded = encode_split(encoder, dataset.train.head(8), with_intents=intent)
-    features = model_parts.model_input_features(model)
+    features = model_description.model_input_features(model)
     short = make_batches(encoded, 8, features=features, buckets=(32,))[0]
     long = make_batches(encoded, 8, features=features, buckets=(64,))[0]
 
@@ -120,7 +122,7 @@ def test_train_reports_dev_f1_and_keeps_the_best_weights(tiny, head, intent, tmp
     ],
 )
 def test_replayed_early_stopping(scores, patience, expected):
-    assert training.replay_early_stopping(scores, patience) == expected
+    assert dev_monitor.replay_early_stopping(scores, patience) == expected
 
 
 def test_training_stops_after_patience_epochs_without_a_better_dev_score(tiny, tmp_path):
@@ -132,4 +134,4 @@ def test_training_stops_after_patience_epochs_without_a_better_dev_score(tiny, t
         f1s = [float(row["val_slot_f1"]) for row in csv.DictReader(handle)]
     assert len(f1s) == 3 and len(set(f1s)) == 1
     assert (monitor.best_epoch, monitor.wait) == (1, 2)
-    assert training.replay_early_stopping(f1s, 2) == (1, 3)
+    assert dev_monitor.replay_early_stopping(f1s, 2) == (1, 3)

@@ -32,7 +32,7 @@ from recipes.inference.export_folder import (
     INTENT_OUTPUT,
     TAG_OUTPUT,
 )
-from recipes.model.parts import crf_layer, has_intent, model_input_features
+from recipes.model.description import crf_layer, has_intent, model_input_features
 
 
 class _ViterbiForwardCell(keras.layers.Layer):

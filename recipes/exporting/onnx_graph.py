@@ -55,7 +55,7 @@ from recipes.exporting.onnx_heads import (
 from recipes.exporting.onnx_recurrent import emit_recurrent
 from recipes.exporting.onnx_viterbi import viterbi
 from recipes.inference.export_folder import INTENT_OUTPUT, TAG_OUTPUT
-from recipes.model.parts import crf_layer
+from recipes.model.description import crf_layer
 
 OPSET = 17
 

@@ -31,7 +31,7 @@ from recipes.exporting import decoded as exported
 from recipes.exporting import onnx_graph
 from recipes.inference import export_folder
 from recipes.inference.tagger import Tagger
-from recipes.model.parts import model_input_features
+from recipes.model.description import model_input_features
 
 PROG = "python -m recipes.export"  # the command that runs `export_run`: its messages' prefix
 KERAS_FORMATS = {"onnx": "onnx", "saved_model": "tf_saved_model"}  # our name -> `model.export`'s

@@ -31,7 +31,7 @@ from custom_layers import (
 from data.batching import PAD_TAG
 from recipes.config.errors import UsageError
 from recipes.config.settings import ENCODINGS, HEADS, INTENT_POOLINGS, SHARED, intent_weight_for
-from recipes.model.description import crf_layer, has_intent, model_input_features, tag_output  # noqa: F401
+from recipes.model.description import crf_layer, has_intent
 
 
 def input_features(encoding):

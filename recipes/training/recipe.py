@@ -25,9 +25,11 @@ from recipes.config.settings import model_options
 from recipes.inference.engines import KerasEngine
 from recipes.inference.tagger import Tagger, predict_sentences
 from recipes.model import scoring
-from recipes.model.parts import compile_model, has_intent, inference_view, set_word_vectors
+from recipes.model.description import has_intent
+from recipes.model.parts import compile_model, inference_view, set_word_vectors
 from recipes.training import checkpoints, report, run_folder
-from recipes.training.trainer import check_monitor, train
+from recipes.training.monitor import check_monitor
+from recipes.training.trainer import train
 
 LECTURE_SENTENCES = (
     "i would like to arrive taipei on november 2nd",
