@@ -7,7 +7,7 @@ search.json          {"format": "slot-rnn-search", "version": 2, "flags": {"data
 oracle.json, trial_*/ keras-tuner's own state, which it rewrites in place
 last_good/           a copy of that state taken after every finished trial (`save_last_good`),
                      restored on the next run where a file no longer parses (`restore_last_good`)
-results.csv, results.md, search.png, best_trial_<id>/   (`search_results.py`, `recipes/tune.py`)
+results.csv, results.md, search.png, best_trial_<id>/   (`results.py`, `tuners.py`)
 """
 
 import json

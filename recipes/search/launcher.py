@@ -7,7 +7,7 @@ copies of `python -m recipes.tune <argv>` as workers, all talking to each other
 over gRPC on 127.0.0.1 through keras-tuner's environment variables
 (`KERASTUNER_ORACLE_IP`, `KERASTUNER_ORACLE_PORT`, `KERASTUNER_TUNER_ID`).
 `argv` is the launcher's own command line without its launcher flags
-(`search_flags.launcher_free`). Their output goes to `<project_dir>/logs/`.
+(`command_line.launcher_free`). Their output goes to `<project_dir>/logs/`.
 """
 
 import os
