@@ -2,7 +2,7 @@
 words, and a sentence vector repeated at every word.
 
     states = keras.layers.Bidirectional(keras.layers.LSTM(64, return_sequences=True))(features)
-    sentence = AttentionPooling(name="intent_pooling")(states)        # (batch, 128)
+    sentence = AttentionPooling(name="sentence_vector")(states)       # (batch, 128)
     intent_logits = keras.layers.Dense(num_intents)(sentence)
     per_word = StepBroadcast()([keras.layers.Softmax()(intent_logits), states])   # (batch, words, num_intents)
 

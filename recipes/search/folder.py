@@ -18,7 +18,9 @@ from pathlib import Path
 from data.atomic import atomic_write_bytes, atomic_write_text
 from data.sources import BUILT_IN, DOWNLOADABLE
 from recipes.config.errors import UsageError
+from recipes.config.flags import flag_of
 from recipes.config.formats import SEARCH, UNVERSIONED, VERSION_KEY, read_json_object, stamped, upgrade
+from recipes.config.settings import OPTIONS
 from recipes.search.command_line import intent_only_flags, search_flags
 
 # The flags that shape only the intent head: not part of a search without one (recorded as None).
@@ -36,10 +38,12 @@ def search_settings(request):
 
 
 def flag_text(name, value):
-    flag = "--" + name.replace("_", "-")
-    if name == "bidirectional":
-        return {True: "--bidirectional", False: "--no-bidirectional"}.get(value, "both directions")
-    if name in ("intent", "intent_to_slots"):
+    """How the command line says that `search.json`'s flag `name` has `value`."""
+    flag = flag_of(name)
+    declared = OPTIONS.get(name)
+    if declared is not None and declared.boolean:
+        if value is None and declared.search is not None:
+            return f"{flag} and --no-{flag[2:]} both"  # a yes/no option left to the search
         return {True: flag, False: f"--no-{flag[2:]}"}.get(value, f"no {flag}")
     if value is None:
         return f"no {flag}"

@@ -19,9 +19,9 @@ import keras_tuner
 
 from recipes import elman, gru, jordan, lstm, peephole_lstm
 from recipes.config.errors import TrainingDiverged
-from recipes.config.settings import MODEL_OPTIONS, OPTIONS, SEARCHED, TUNER_OPTIONS, model_options
+from recipes.config.settings import OPTIONS, model_options
 from recipes.model.parts import compile_model
-from recipes.search.results import DEV_SCORES
+from recipes.search.results import DEV_SCORES, HYPERPARAMETERS
 from recipes.training.trainer import train
 
 # Every cell the search may pick, and the recipe function that builds it.
@@ -32,16 +32,6 @@ CELLS = {
     "peephole_lstm": peephole_lstm.build_model,
     "gru": gru.build_model,
 }
-# A trial's hyperparameters, in the order they are declared on keras-tuner's space (the order its
-# seeded sampling draws them in) and results.csv shows them: the cell, the searched options, the fixed
-# model options, then what only models with an intent head search.
-_WITH_INTENTS = tuple(name for name in SEARCHED if OPTIONS[name].search.only_with_intents)
-HYPERPARAMETERS = (
-    "cell",
-    *(name for name in SEARCHED if name not in _WITH_INTENTS),
-    *(name for name in TUNER_OPTIONS if name in MODEL_OPTIONS and name not in SEARCHED),
-    *_WITH_INTENTS,
-)
 
 
 def unit_choices(low, high):
@@ -105,19 +95,21 @@ def build_trial_model(encoder, cell, settings):
 
 
 def describe_trial(cell, settings):
-    direction = "bidirectional" if settings.bidirectional else "one direction"
-    text = (
-        f"{cell} depth {settings.depth} units {settings.units} {direction} "
-        f"dropout {settings.dropout:.3g} learning rate {settings.learning_rate:.3g} head {settings.head}"
-    )
-    if settings.intent:
-        weight = settings.intent_weight
-        text += f" intent {settings.intent_pooling} pooling weight " + (
-            "default" if weight is None else f"{weight:.3g}"
-        )
-        if settings.intent_to_slots:
-            text += " to slots"
-    return text
+    """One line naming a trial: its cell, every option a search varies, and with an intent head the
+    intent head's own ("gru depth 2 units 64 bidirectional dropout 0.2 ... intent weight 0.5")."""
+    words = [cell]
+    for name in HYPERPARAMETERS[1:]:
+        declared = OPTIONS[name]
+        if (declared.intent_only and not settings.intent) or not (declared.search or declared.intent_only):
+            continue
+        label, value = name.replace("_", " "), getattr(settings, name)
+        if isinstance(value, bool):
+            words.append(label if value else f"no {label}")
+        elif value is None:
+            words.append(f"{label} by default")
+        else:
+            words.append(f"{label} {value:.3g}" if isinstance(value, float) else f"{label} {value}")
+    return " ".join(words)
 
 
 def best_epoch_scores(model, monitor, objective_name):

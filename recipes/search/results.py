@@ -21,28 +21,21 @@ import numpy as np
 import pandas as pd
 
 from data.atomic import atomic_path, atomic_write_text
+from recipes.config.settings import MODEL_OPTIONS, OPTIONS, SEARCHED, TUNER_OPTIONS
 from recipes.training.tables import Column, markdown_table
 
-# Hyperparameters in the order the columns of results.csv show them.
+# Hyperparameters only some searches have (the intent loss's weight: an intent head on data with intents):
+# a column only where a trial has a value.
+OPTIONAL_HYPERPARAMETERS = tuple(name for name in SEARCHED if OPTIONS[name].search.only_with_intents)
+# A trial's hyperparameters, in the order they are declared on keras-tuner's space (the order its seeded
+# sampling draws them in) and results.csv shows them: the cell, the searched options, the fixed model
+# options, then what only models with an intent head search.
 HYPERPARAMETERS = (
     "cell",
-    "depth",
-    "units",
-    "bidirectional",
-    "dropout",
-    "learning_rate",
-    "head",
-    "encoding",
-    "embedding_dim",
-    "window",
-    "intent",
-    "intent_pooling",
-    "intent_to_slots",
-    "intent_weight",
+    *(name for name in SEARCHED if name not in OPTIONAL_HYPERPARAMETERS),
+    *(name for name in TUNER_OPTIONS if name in MODEL_OPTIONS and name not in SEARCHED),
+    *OPTIONAL_HYPERPARAMETERS,
 )
-# Hyperparameters only some searches have (intent_weight: an intent head on data with intents):
-# a column only where a trial has a value.
-OPTIONAL_HYPERPARAMETERS = ("intent_weight",)
 # The dev scores of a trial's best epoch; the objective is one of them (keras-tuner's score).
 DEV_SCORES = ("val_slot_f1", "val_intent_accuracy", "val_frame_accuracy")
 OBJECTIVE_NAMES = {
