@@ -36,7 +36,6 @@ import argparse
 import dataclasses
 import importlib
 import statistics
-import sys
 import time
 import warnings
 
@@ -55,7 +54,7 @@ from benchmarks.reporting import (
 )
 from custom_layers.projected_rnn import KERAS_LAYERS
 from data.batching import DEFAULT_BUCKETS, encode_split
-from data.command_line import Parser
+from data.command_line import Parser, UsageError, command
 from recipes.config import arguments, settings
 from recipes.config.settings import OPTIONS
 from recipes.inference.engines import KerasEngine
@@ -65,6 +64,7 @@ from recipes.model import scoring
 from recipes.training import recipe
 from recipes.training import trainer as training
 
+PROG = "python -m benchmarks.train_speed"
 CELLS = ("elman", "jordan", "lstm", "peephole_lstm", "gru")
 UNITS = 128  # units per direction
 EMBEDDING_DIM = 100  # word vector size
@@ -348,7 +348,7 @@ def parse_variant(text):
 
 def make_parser():
     parser = Parser(
-        prog="python -m benchmarks.train_speed",
+        prog=PROG,
         description="Real words trained per second and test slot F1: a padded baseline against the project's "
         "bucketed pipeline, for every cell. The backend is KERAS_BACKEND's.",
     )
@@ -404,19 +404,18 @@ def make_parser():
     return parser
 
 
+@command(PROG)
 def main(argv=None):
     args = make_parser().parse_args(argv)
     backend = keras.backend.backend()
     stem = output_stem(args.output, f"train_speed_{backend}")
     problem = check_writable(stem)
     if problem:
-        print(f"python -m benchmarks.train_speed: error: {problem}", file=sys.stderr)
-        raise SystemExit(2)
+        raise UsageError(problem)
     try:
         dataset = data.load_dataset(args.data, seed=args.seed, columns=args.columns)
     except data.DatasetError as error:
-        print(f"python -m benchmarks.train_speed: error: --data: {error}", file=sys.stderr)
-        raise SystemExit(2)
+        raise UsageError(f"--data: {error}") from None
     if args.max_train:
         dataset.train = dataset.train.head(args.max_train)
     encoder = recipe.fit_encoder(dataset.train)
