@@ -32,7 +32,6 @@ It prints the table and writes `benchmarks/results/layer_speed_<backend>.csv` an
 """
 
 import statistics
-import sys
 import time
 
 import keras
@@ -48,7 +47,7 @@ from benchmarks.reporting import (
     publish_table,
 )
 from custom_layers import JordanRNN, PeepholeLSTM
-from data.command_line import Parser
+from data.command_line import Parser, UsageError, command
 from recipes.config import arguments
 
 # Layers timed, and (layer, reference, most its train step may cost relative to the reference, or None: shown only).
@@ -193,9 +192,12 @@ def parse_layers(text):
     return list(dict.fromkeys(names))
 
 
+PROG = "python -m benchmarks.layer_speed"
+
+
 def make_parser():
     parser = Parser(
-        prog="python -m benchmarks.layer_speed",
+        prog=PROG,
         description="Median train-step and forward time of PeepholeLSTM vs LSTM and JordanRNN vs SimpleRNN+Dense "
         "on fixed data. The backend is KERAS_BACKEND's.",
     )
@@ -222,14 +224,14 @@ def make_parser():
     return parser
 
 
+@command(PROG)
 def main(argv=None):
     args = make_parser().parse_args(argv)
     backend = keras.backend.backend()
     stem = output_stem(args.output, f"layer_speed_{backend}")
     problem = check_writable(stem)
     if problem:
-        print(f"python -m benchmarks.layer_speed: error: {problem}", file=sys.stderr)
-        raise SystemExit(2)
+        raise UsageError(problem)
     environment = environment_line()
     print(environment, flush=True)
     shape = f"batch {args.batch_size}, {args.steps} steps, {args.features} inputs, {args.units} units"

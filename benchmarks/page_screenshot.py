@@ -9,17 +9,19 @@ Chromium is Debian's (`apt-get install chromium`), driven by Playwright; `--chro
 """
 
 import os
-import sys
 import tempfile
 
 from benchmarks.reporting import REPO_ROOT, RESULTS_DIR
 from benchmarks.serve_load import start_service
-from data.command_line import Parser
+from data.command_line import Parser, UsageError, command
 from recipes.config import arguments
 
+PROG = "python -m benchmarks.page_screenshot"
 
+
+@command(PROG)
 def main(argv=None):
-    parser = Parser(prog="python -m benchmarks.page_screenshot", description=__doc__.split("\n")[2])
+    parser = Parser(prog=PROG, description=__doc__.split("\n")[2])
     parser.add_argument("--model-dir", action="append", required=True, help="a run folder (repeat for more)")
     parser.add_argument("--sentence", default="i would like to arrive taipei on november 2nd", help="what to type")
     parser.add_argument("--output", default=str(RESULTS_DIR / "serve_page.png"), help="the PNG to write")
@@ -27,8 +29,7 @@ def main(argv=None):
     parser.add_argument("--width", type=arguments.positive_int, default=1100, help="page width in pixels")
     args = parser.parse_args(argv)
     if not os.access(args.chromium, os.X_OK):
-        print(f"python -m benchmarks.page_screenshot: error: --chromium {args.chromium}: not found", file=sys.stderr)
-        raise SystemExit(2)
+        raise UsageError(f"--chromium {args.chromium}: not found")
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryFile("w+") as log:

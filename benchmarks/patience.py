@@ -25,15 +25,16 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.reporting import RESULTS_DIR, Column, save_table
-from recipes.config.errors import UsageError
+from data.command_line import Parser, UsageError, command
 from recipes.config.formats import METRICS, RUN_CONFIG, read_versioned
 from recipes.training.monitor import replay_early_stopping
 
+PROG = "python -m benchmarks.patience"
 RUN_FILES = ("config.json", "history.csv", "metrics.json")
 
 
-class BadRun(Exception):
-    """A run folder this benchmark cannot replay."""
+class BadRun(UsageError):
+    """A run folder this benchmark cannot replay (bad input: exit status 2)."""
 
 
 def run_folders(paths):
@@ -108,7 +109,7 @@ def patience_list(text):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = Parser(prog=PROG, description=__doc__.split("\n")[0])
     parser.add_argument("runs", nargs="+", help="run folders, or folders of run folders")
     parser.add_argument("--patience", type=patience_list, default=[2, 3, 4, 5], help="patiences to replay: 2,3,4,5")
     parser.add_argument("--output", default=str(RESULTS_DIR / "patience"), help="table path without extension")
@@ -167,26 +168,21 @@ COLUMNS = [
 ]
 
 
+@command(PROG)
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        runs = [read_run(folder) for folder in run_folders(args.runs)]
-    except BadRun as error:
-        print(f"patience.py: error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+    runs = [read_run(folder) for folder in run_folders(args.runs)]
     too_long = [run for run in runs if run["patience"] < args.patience[-1]]
     if too_long:
         run = too_long[0]
-        print(
-            f"patience.py: error: --patience {args.patience[-1]}: {run['folder']} trained with patience "
-            f"{run['patience']}, so it cannot tell where a longer one would stop",
-            file=sys.stderr,
+        raise BadRun(
+            f"--patience {args.patience[-1]}: {run['folder']} trained with patience "
+            f"{run['patience']}, so it cannot tell where a longer one would stop"
         )
-        raise SystemExit(2)
     monitors = sorted({run["monitor"] for run in runs})
-    command = "python -m benchmarks.patience " + " ".join(argv if argv is not None else sys.argv[1:])
+    invoked = f"{PROG} " + " ".join(argv if argv is not None else sys.argv[1:])
     notes = [
-        f"command: `{command}`",
+        f"command: `{invoked}`",
         f"{len(runs)} run folder(s); dev score: {', '.join(monitors)} in percent, of the epoch each patience keeps; "
         "against the trained patience: its mean change from the epoch the run itself kept",
         "epoch seconds: the training epochs until the stop, from history.csv (the first with the training step's "

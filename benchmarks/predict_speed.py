@@ -34,7 +34,6 @@ It prints the table and writes `benchmarks/results/predict_speed_<backend>.csv` 
 import argparse
 import inspect
 import statistics
-import sys
 import time
 
 import keras
@@ -50,8 +49,8 @@ from benchmarks.reporting import (
     publish_table,
 )
 from data.batching import encode_split, make_batches
-from data.command_line import Parser
-from recipes.config import arguments, errors
+from data.command_line import Parser, UsageError, command
+from recipes.config import arguments
 from recipes.config.settings import OPTIONS
 from recipes.inference.tagger import OnnxTagger, Tagger
 from recipes.model import description as model_description
@@ -139,9 +138,12 @@ COLUMNS = [
 ]
 
 
+PROG = "python -m benchmarks.predict_speed"
+
+
 def make_parser():
     parser = Parser(
-        prog="python -m benchmarks.predict_speed",
+        prog=PROG,
         description="Batched tagging throughput and single-sentence latency of a run folder through "
         "recipes.inference.Tagger.tag and OnnxTagger.tag. The backend is KERAS_BACKEND's.",
     )
@@ -184,37 +186,29 @@ def make_parser():
     return parser
 
 
-def fail(message):
-    print(f"python -m benchmarks.predict_speed: error: {message}", file=sys.stderr)
-    raise SystemExit(2)
-
-
 def load_taggers(engines, model_dir):
-    """`{engine: tagger}` and the seconds each took to load; one error line for a run folder or export that fails."""
+    """`{engine: tagger}` and the seconds each took to load; `UsageError` (a `data.DatasetError`
+    among them) for a run folder or export that fails, its message naming the file."""
     taggers, load_seconds = {}, {}
     for engine in engines:
         started = time.perf_counter()
-        try:
-            taggers[engine] = ENGINES[engine](model_dir)
-        except errors.UsageError as error:
-            fail(str(error))
-        except data.DatasetError as error:
-            fail(f"--model-dir {model_dir}: {error}")
+        taggers[engine] = ENGINES[engine](model_dir)
         load_seconds[engine] = time.perf_counter() - started
     return taggers, load_seconds
 
 
+@command(PROG)
 def main(argv=None):
     args = make_parser().parse_args(argv)
     backend = keras.backend.backend()
     stem = output_stem(args.output, f"predict_speed_{backend}")
     problem = check_writable(stem)
     if problem:
-        fail(problem)
+        raise UsageError(problem)
     try:
         test = data.load_dataset(args.data, seed=args.seed, columns=args.columns).test
     except data.DatasetError as error:
-        fail(f"--data: {error}")
+        raise UsageError(f"--data: {error}") from None
     # Keras is always loaded: the ONNX rows are compared with it, and the notes describe its model.
     taggers, load_seconds = load_taggers(["keras", *[e for e in args.engines if e != "keras"]], args.model_dir)
     environment = environment_line()

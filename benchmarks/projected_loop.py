@@ -17,7 +17,6 @@ It prints the table and writes `benchmarks/results/projected_loop_<backend>.csv`
 
 import importlib
 import statistics
-import sys
 import time
 from unittest import mock
 
@@ -27,7 +26,7 @@ import custom_layers
 import data
 from benchmarks.reporting import Column, check_writable, environment_line, output_stem, publish_table
 from data.batching import encode_split
-from data.command_line import Parser
+from data.command_line import Parser, UsageError, command
 from recipes.config import arguments
 from recipes.model import description as model_description
 from recipes.model import parts as model_parts
@@ -58,8 +57,12 @@ COLUMNS = [
 ]
 
 
+PROG = "python -m benchmarks.projected_loop"
+
+
+@command(PROG)
 def main(argv=None):
-    parser = Parser(prog="python -m benchmarks.projected_loop", description=__doc__.split("\n")[2])
+    parser = Parser(prog=PROG, description=__doc__.split("\n")[2])
     parser.add_argument("--recipe", choices=RECIPES, default="lstm", help="the recipe whose model is built")
     parser.add_argument("--data", default="travel", help="dataset (default: the built-in travel data)")
     parser.add_argument("--repeats", type=arguments.positive_int, default=15, help="timed steps per model and length")
@@ -68,11 +71,13 @@ def main(argv=None):
     stem = output_stem(args.output, f"projected_loop_{keras.backend.backend()}")
     problem = check_writable(stem)
     if problem:
-        print(f"python -m benchmarks.projected_loop: error: {problem}", file=sys.stderr)
-        raise SystemExit(2)
+        raise UsageError(problem)
     environment = environment_line()
     print(environment, flush=True)
-    dataset = data.load_dataset(args.data)
+    try:
+        dataset = data.load_dataset(args.data)
+    except data.DatasetError as error:
+        raise UsageError(f"--data: {error}") from None
     encoder = data.Encoder.fit(dataset.train.words, dataset.train.tags, dataset.train.intents)
     models = {"keras": build(args.recipe, encoder, True), "projected": build(args.recipe, encoder, False)}
     for model in models.values():

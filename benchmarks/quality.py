@@ -36,9 +36,10 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.reporting import Column, save_table
-from recipes.config.errors import UsageError
+from data.command_line import CommandError, Parser, RunFailed, UsageError, command
 from recipes.config.formats import METRICS, RUN_CONFIG, read_versioned, without_stamp
 
+PROG = "python -m benchmarks.quality"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 RECIPES = ("elman", "jordan", "lstm", "peephole_lstm", "gru", "feedforward")
@@ -51,8 +52,9 @@ INTENT_SCORES = ("intent_accuracy", "frame_accuracy")
 TARGET_F1 = 0.97  # the dev slot F1 whose time to reach the table reports
 
 
-class StaleRun(Exception):
-    """A finished run folder whose settings differ from the ones asked for, or whose files cannot be read."""
+class StaleRun(UsageError):
+    """A finished run folder whose settings differ from the ones asked for, or whose files cannot be
+    read (bad input: exit status 2)."""
 
 
 def expected_config(name, seed, args):
@@ -92,7 +94,7 @@ def check_reused_run(run_dir, name, seed, args):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = Parser(prog=PROG, description=__doc__.split("\n")[0])
     parser.add_argument("--data", required=True, help="dataset source, as the recipes take it")
     parser.add_argument("--recipes", default=",".join(RECIPES), help="comma-separated recipe names")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per recipe")
@@ -113,11 +115,11 @@ def parse_args(argv):
     args.recipes = [name for name in args.recipes.split(",") if name]
     unknown = sorted(set(args.recipes) - set(RECIPES))
     if unknown:
-        parser.error(f"argument --recipes: unknown recipe(s) {', '.join(unknown)}")
+        raise UsageError(f"argument --recipes: unknown recipe(s) {', '.join(unknown)}")
     if args.seeds < 1 or args.jobs < 1:
-        parser.error("argument --seeds/--jobs: expected a positive integer")
+        raise UsageError("argument --seeds/--jobs: expected a positive integer")
     if not 0.0 < args.target_f1 <= 1.0:
-        parser.error(f"argument --target-f1: expected a number in (0, 1], got {args.target_f1:g}")
+        raise UsageError(f"argument --target-f1: expected a number in (0, 1], got {args.target_f1:g}")
     args.extra = [flag for flag in args.extra if flag != "--"]
     return args
 
@@ -130,7 +132,7 @@ def train_one(name, seed, args):
     if reused:
         check_reused_run(run_dir, name, seed, args)
     else:
-        command = [
+        recipe_argv = [
             sys.executable,
             "-m",
             f"recipes.{name}",
@@ -147,9 +149,9 @@ def train_one(name, seed, args):
         log = Path(args.runs_dir) / f"{name}{suffix}-seed{seed}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "w", encoding="utf-8") as handle:
-            completed = subprocess.run(command, cwd=REPO_ROOT, stdout=handle, stderr=subprocess.STDOUT)
+            completed = subprocess.run(recipe_argv, cwd=REPO_ROOT, stdout=handle, stderr=subprocess.STDOUT)
         if completed.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} failed with code {completed.returncode}; see {log}")
+            raise RunFailed(f"{' '.join(recipe_argv)} failed with code {completed.returncode}; see {log}")
     metrics = read_run_file(metrics_path, METRICS)
     metrics.update(time_to_accuracy(run_dir / "history.csv", metrics["best_epoch"], args.target_f1))
     return name, seed, metrics, reused
@@ -220,6 +222,7 @@ COLUMNS = [  # without the scores, which `columns` adds after "seeds"
 ]
 
 
+@command(PROG)
 def main(argv=None):
     args = parse_args(argv)
     started = time.perf_counter()
@@ -231,11 +234,11 @@ def main(argv=None):
         for future in concurrent.futures.as_completed(futures):
             try:
                 name, seed, metrics, reused = future.result()
-            except StaleRun as error:
-                print(f"quality.py: error: {error}", file=sys.stderr)
+            except CommandError:
+                # A stale run folder or a training that failed: the trainings not yet started never start.
                 for pending in futures:
                     pending.cancel()
-                raise SystemExit(2)
+                raise
             intent = "".join(
                 f", {SCORES[key]} {100 * metrics['test'][key]:.2f}" for key in INTENT_SCORES if key in metrics["test"]
             )
@@ -266,9 +269,9 @@ def main(argv=None):
                 "devices": " ".join(m.get("device", "?") for m in runs),
             }
         )
-    command = "python -m benchmarks.quality " + " ".join(argv if argv is not None else sys.argv[1:])
+    invoked = f"{PROG} " + " ".join(argv if argv is not None else sys.argv[1:])
     notes = [
-        f"command: `{command}`",
+        f"command: `{invoked}`",
         f"data: {args.data}; {os.cpu_count()} CPU cores visible; wall time "
         f"{time.perf_counter() - started:.0f} s with {args.jobs} job(s) at once",
         f"{len(results) - reused_count} run(s) trained now, {reused_count} finished run folder(s) in "

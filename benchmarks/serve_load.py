@@ -42,8 +42,8 @@ import numpy as np
 import data
 from benchmarks.reporting import REPO_ROOT, Column, check_writable, environment_line, output_stem, publish_table
 from data.batching import bucket_length
-from data.command_line import Parser
-from recipes.config import arguments, errors
+from data.command_line import Parser, UsageError, command
+from recipes.config import arguments
 from recipes.config.settings import OPTIONS
 from recipes.inference.tagger import ENGINE_HELP, ENGINES, Tagger, load_tagger
 
@@ -134,7 +134,7 @@ async def run_clients(host, port, requests, clients, seconds):
 def start_service(model_dirs, env, log, warm_up=True, engine="keras"):
     """A `python -m recipes.serve --engine ENGINE` process serving `model_dirs` on a free port of
     127.0.0.1 (its standard error into the file `log`), and that port; with `warm_up`,
-    once it has compiled every batch shape."""
+    once it has compiled every batch shape. `UsageError` with the end of its log if it does not start."""
     folders = [part for folder in model_dirs for part in ("--model-dir", str(folder))]
     options = ["--port", "0", "--engine", engine, *([] if warm_up else ["--no-warm-up"])]
     process = subprocess.Popen(
@@ -152,7 +152,8 @@ def start_service(model_dirs, env, log, warm_up=True, engine="keras"):
     else:
         process.wait(timeout=30)
         log.seek(0)
-        fail(f"--model-dir {model_dirs[0]}: the service did not start ({log.read().strip()[-300:]})")
+        said = " ".join(log.read().split())[-300:]  # the end of what it said, on one line
+        raise UsageError(f"--model-dir {model_dirs[0]}: the service did not start ({said})")
     # The load starts once every batch shape is compiled (the service's warm-up).
     started = time.perf_counter()
     while warm_up:
@@ -200,9 +201,12 @@ COLUMNS = [
 ]
 
 
+PROG = "python -m benchmarks.serve_load"
+
+
 def make_parser():
     parser = Parser(
-        prog="python -m benchmarks.serve_load",
+        prog=PROG,
         description="Concurrent clients against python -m recipes.serve on 127.0.0.1, beside Tagger.tag's batched "
         "rate in the same run. The backend is KERAS_BACKEND's.",
     )
@@ -223,11 +227,6 @@ def make_parser():
     add("--engine", choices=ENGINES, default="keras", help=f"the service's --engine: {ENGINE_HELP}")
     add("--output", default=None, help="path stem of the .csv and .md results (default: benchmarks/results/serve_load)")
     return parser
-
-
-def fail(message):
-    print(f"python -m benchmarks.serve_load: error: {message}", file=sys.stderr)
-    raise SystemExit(2)
 
 
 def tagger_rate(tagger, sentences, repeats):
@@ -258,17 +257,15 @@ def small_call_rate(tagger, sentences, size):
     return len(chunks) * size / (time.perf_counter() - started)
 
 
+@command(PROG)
 def main(argv=None):
     args = make_parser().parse_args(argv)
     stem = output_stem(args.output, "serve_load")
     problem = check_writable(stem)
     if problem:
-        fail(problem)
-    try:
-        tagger = Tagger.load(args.model_dir)
-        served = load_tagger(args.model_dir, args.engine) if args.engine != "keras" else tagger
-    except errors.UsageError as error:
-        fail(str(error))
+        raise UsageError(problem)
+    tagger = Tagger.load(args.model_dir)  # a run folder or export that fails: UsageError, naming the file
+    served = load_tagger(args.model_dir, args.engine) if args.engine != "keras" else tagger
     source = args.data
     if source is None:
         config = json.loads((Path(args.model_dir) / "config.json").read_text(encoding="utf-8"))
@@ -276,7 +273,7 @@ def main(argv=None):
     try:
         test = data.load_dataset(source, columns=args.columns).test
     except data.DatasetError as error:
-        fail(f"--data: {error}")
+        raise UsageError(f"--data: {error}") from None
     sentences = [" ".join(words) for words in test.words]
     environment = environment_line()
     print(environment, flush=True)
@@ -321,7 +318,9 @@ def main(argv=None):
         for per_request in args.sentences_per_request:
             bodies = request_bodies(sentences, per_request)
             if not bodies:
-                fail(f"--sentences-per-request {per_request}: the test split has only {len(sentences)} sentences")
+                raise UsageError(
+                    f"--sentences-per-request {per_request}: the test split has only {len(sentences)} sentences"
+                )
             if args.warm_up:
                 asyncio.run(run_clients("127.0.0.1", port, bodies, args.clients, args.warm_up))
             before = batch_counts(port)

@@ -68,12 +68,12 @@ def test_runs_it_cannot_replay_exit_2_with_one_line(tmp_path, capsys, case, mess
         patience.main([str(tmp_path / "runs"), "--patience", "5" if case == "longer" else "3"])
     assert exit_info.value.code == 2
     error = capsys.readouterr().err
-    assert error.count("\n") == 1 and error.startswith("patience.py: error: ")
+    assert error.count("\n") == 1 and error.startswith("python -m benchmarks.patience: error: ")
     assert message.format(run=run) in error
 
 
 def test_a_bad_patience_list_is_refused(capsys):
     with pytest.raises(SystemExit) as exit_info:
-        patience.parse_args(["runs", "--patience", "0,3"])
+        patience.main(["runs", "--patience", "0,3"])
     assert exit_info.value.code == 2
     assert "--patience: expected positive integers separated by commas, got '0,3'" in capsys.readouterr().err

@@ -165,6 +165,7 @@ def test_a_run_trained_with_other_settings_is_refused(quality, tmp_path, capsys,
     assert exit_info.value.code == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1
+    assert error.startswith("python -m benchmarks.quality: error: ")
     assert str(runs / "elman-seed0") in error and named in error
     assert not (tmp_path / "table.csv").exists()
 
@@ -196,6 +197,7 @@ def test_a_run_folder_without_readable_settings_is_refused(quality, tmp_path, ca
     assert exit_info.value.code == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and str(config) in error
+    assert error.startswith("python -m benchmarks.quality: error: ")
 
 
 def test_time_to_accuracy_from_each_runs_history(quality, tmp_path):
