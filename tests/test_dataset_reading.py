@@ -1,41 +1,14 @@
-"""Readers, validation, carved splits, writing and downloading of `data`."""
+"""Reading and writing datasets (`data`): dataset folders and single files, the one-line errors of
+validation, carved dev splits, the cue distances of `context`, and `write_dataset`."""
 
-import functools
-import hashlib
-import http.server
-import threading
 from pathlib import Path
 
 import pytest
 
-from data import Dataset, DatasetError, Split, download, load_dataset, write_dataset
-
-TAGS = {
-    "flights from boston to denver": "O O B-fromloc.city_name O B-toloc.city_name",
-    "leave taipei on monday": "O B-fromloc.city_name O B-depart_date.day_name",
-    "arrive in san francisco": "O O B-toloc.city_name I-toloc.city_name",
-    "ground transportation in dallas": "O O O B-city_name",
-    "cheapest fare to seoul": "B-cost_relative O O B-toloc.city_name",
-}
-SENTENCES = list(TAGS)
-
-
-def write_split(folder: Path, sentences, tags, intents=None, newline="\n"):
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "seq.in").write_bytes(newline.join(sentences).encode() + newline.encode())
-    (folder / "seq.out").write_bytes(newline.join(tags).encode() + newline.encode())
-    if intents is not None:
-        (folder / "label").write_bytes(newline.join(intents).encode() + newline.encode())
-
-
-def make_folder(root: Path, with_dev=True, dev_name="dev"):
-    intents = ["atis_flight", "atis_flight", "atis_flight", "atis_ground_service", "atis_airfare"]
-    write_split(root / "train", SENTENCES, [TAGS[s] for s in SENTENCES], intents)
-    if with_dev:
-        write_split(root / dev_name, SENTENCES[:2], [TAGS[s] for s in SENTENCES[:2]], intents[:2])
-    write_split(root / "test", SENTENCES[2:], [TAGS[s] for s in SENTENCES[2:]], intents[2:])
-    return root
-
+from data import Dataset, DatasetError, Split, load_dataset, write_dataset
+from support import FOLDER_SENTENCES as SENTENCES
+from support import FOLDER_TAGS as TAGS
+from support import make_folder, write_split
 
 # --------------------------------------------------------------------------- folder layout
 
@@ -301,22 +274,6 @@ def test_split_checks_lengths_and_head_keeps_the_first_sentences():
         Split(words=[["a"], ["b", "c"]], tags=[["O"], ["O"]])
 
 
-# --------------------------------------------------------------------------- cached downloads by name
-
-
-def test_atis_by_name_before_download_says_how_to_get_it(tmp_path, monkeypatch):
-    monkeypatch.setenv("SLOT_RNN_DATA", str(tmp_path))
-    with pytest.raises(DatasetError, match=r"run `python -m data download atis`"):
-        load_dataset("atis")
-
-
-def test_atis_by_name_reads_the_cache_folder(tmp_path, monkeypatch):
-    monkeypatch.setenv("SLOT_RNN_DATA", str(tmp_path))
-    make_folder(tmp_path / "atis")
-    dataset = load_dataset("atis")
-    assert dataset.name == "atis" and len(dataset.train) == 5
-
-
 # --------------------------------------------------------------------------- writing
 
 
@@ -337,97 +294,3 @@ def test_write_dataset_refuses_an_existing_folder_and_bad_words(tmp_path):
     with pytest.raises(DatasetError, match="train sentence 1: 'new york'"):
         write_dataset(bad, tmp_path / "bad")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["source"]
-
-
-# --------------------------------------------------------------------------- downloads (local server only)
-
-
-@pytest.fixture
-def file_server(tmp_path):
-    """An HTTP server on 127.0.0.1 serving tmp_path/served; yields its base URL."""
-    served = tmp_path / "served"
-    served.mkdir()
-    handler = functools.partial(QuietHandler, directory=str(served))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield served, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *arguments):
-        pass
-
-
-def serve_tiny_corpus(served: Path) -> dict[str, str]:
-    make_folder(served / "tiny")
-    (served / "tiny" / "slot_label.txt").write_text("O\nB-toloc.city_name\n")
-    return {
-        str(path.relative_to(served / "tiny")): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted((served / "tiny").rglob("*"))
-        if path.is_file()
-    }
-
-
-def test_download_fetches_verifies_and_reuses_the_cache(file_server, tmp_path):
-    served, base_url = file_server
-    digests = serve_tiny_corpus(served)
-    cache = tmp_path / "cache"
-    folder = download("tiny", cache, base_url=base_url, digests=digests)
-    assert folder == cache / "tiny"
-    assert load_dataset(str(folder)).splits() == load_dataset(str(served / "tiny")).splits()
-    assert (folder / "slot_label.txt").read_text() == "O\nB-toloc.city_name\n"
-    assert [p.name for p in cache.iterdir()] == ["tiny"]
-    # A complete folder is returned without asking the server again.
-    (served / "tiny" / "train" / "seq.in").unlink()
-    assert download("tiny", cache, base_url=base_url, digests=digests) == folder
-
-
-def test_download_with_a_wrong_digest_fails_and_leaves_no_folder(file_server, tmp_path):
-    served, base_url = file_server
-    digests = serve_tiny_corpus(served)
-    digests["test/seq.out"] = "0" * 64
-    cache = tmp_path / "cache"
-    with pytest.raises(DatasetError, match=r"tiny/test/seq.out: SHA-256 mismatch"):
-        download("tiny", cache, base_url=base_url, digests=digests)
-    assert list(cache.iterdir()) == []
-
-
-def test_download_of_a_missing_file_fails_and_leaves_no_folder(file_server, tmp_path):
-    served, base_url = file_server
-    digests = serve_tiny_corpus(served)
-    digests["train/extra"] = "0" * 64
-    with pytest.raises(DatasetError, match=r"tiny/train/extra: HTTP 404"):
-        download("tiny", tmp_path / "cache", base_url=base_url, digests=digests)
-    assert list((tmp_path / "cache").iterdir()) == []
-
-
-@pytest.mark.parametrize("relative", ["../escape", "/etc/passwd", "train/../../x", "a\\b", "train//seq.in"])
-def test_download_refuses_paths_that_leave_the_cache(tmp_path, relative):
-    with pytest.raises(DatasetError, match="must stay inside the dataset folder"):
-        download("tiny", tmp_path / "cache", base_url="http://127.0.0.1:9", digests={relative: "0" * 64})
-    assert not (tmp_path / "cache").exists()
-
-
-def test_download_refuses_unknown_names_and_schemes(tmp_path):
-    with pytest.raises(DatasetError, match="unknown dataset 'imdb'"):
-        download("imdb", tmp_path)
-    with pytest.raises(DatasetError, match="refusing dataset name"):
-        download("../up", tmp_path, digests={"a": "0" * 64})
-    with pytest.raises(DatasetError, match="http:// or https://"):
-        download("atis", tmp_path, base_url="file:///etc")
-
-
-# --------------------------------------------------------------------------- ATIS (skips without the corpus)
-
-
-def test_atis_folder_loads_with_published_sizes_and_unseen_test_tags(atis_dir):
-    dataset = load_dataset(str(atis_dir))
-    assert (len(dataset.train), len(dataset.dev), len(dataset.test)) == (4478, 500, 893)
-    train_tags = {tag for tags in dataset.train.tags for tag in tags}
-    unseen = [tag for tags in dataset.test.tags for tag in tags if tag not in train_tags]
-    assert len(unseen) == 6  # kept as written, for scoring
-    assert dataset.train.intents[0] == "atis_flight"

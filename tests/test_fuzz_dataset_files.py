@@ -1,4 +1,5 @@
-"""Generated files and sentences for the dataset readers and the predict input.
+"""Generated files for the dataset readers: column files, dataset folders, folders of split files,
+CSV and TSV.
 
 Every generated case either reads, or raises `DatasetError` whose message is
 one line, begins with the file (or split folder) at fault and, where it names a
@@ -13,18 +14,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from data import ColumnSpec, DatasetError, load_dataset, parse_columns
 from data.columns import read_column_file
 from data.delimited import read_table_file
 from data.readers import to_bio
-from recipes.config.errors import UsageError
-from recipes.inference.words import split_words
-from recipes.predict import read_sentences
-
-SETTINGS = dict(deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+from support import FUZZ_SETTINGS as SETTINGS
 
 # Words: letters of several scripts, digits, punctuation, combining marks,
 # right-to-left text and marks, zero-width characters, NUL, DEL and an emoji;
@@ -336,68 +333,3 @@ def test_damaged_csv_and_tsv_files_read_or_raise_one_line_naming_file_and_line(p
         read_table_file(path, str(path), ColumnSpec(word=1, tag=2, intent=3))
     except DatasetError as error:
         assert_one_line_naming(error, str(path), damaged)
-
-
-# --------------------------------------------------------------------------- what predict reads
-
-
-class Vocabulary:
-    """The two parts of an encoder that `split_words` uses."""
-
-    OTHER = 1
-
-    def __init__(self, words):
-        self.known = set(words)
-
-    def encode_words(self, words):
-        return [2 if word in self.known else self.OTHER for word in words]
-
-
-KNOWN = Vocabulary(["boston", "u.s.", "o'clock", "taipei", "日本", "ש"])
-
-
-@settings(max_examples=200, **SETTINGS)
-@given(
-    sentence=st.text(max_size=60) | st.builds(lambda a, b: a + "boston" + b, st.text(max_size=5), st.text(max_size=5))
-)
-def test_split_words_puts_back_the_non_space_text_of_any_sentence(sentence):
-    words = split_words(sentence, KNOWN)
-    assert "".join(words) == "".join(sentence.split())
-    assert all(word and "".join(word.split()) == word for word in words)
-    assert len(words) >= len(sentence.split())
-
-
-@settings(max_examples=150, **SETTINGS)
-@given(
-    lines=st.lists(
-        st.binary(max_size=40) | st.text(max_size=20).map(lambda t: t.encode("utf-8", "surrogatepass")), max_size=6
-    )
-)
-def test_read_sentences_decodes_every_line_or_names_the_first_bad_one(lines):
-    try:
-        sentences_read = read_sentences(lines, "standard input line {}")
-    except UsageError as error:
-        message = str(error)
-        assert len(message.splitlines()) == 1
-        bad = next(number for number, line in enumerate(lines, start=1) if not is_utf8(line))
-        assert message.startswith(f"standard input line {bad}: bytes that are not UTF-8")
-        return
-    assert sentences_read == [line.decode("utf-8").rstrip("\r\n") for line in lines]
-
-
-@settings(max_examples=60, **SETTINGS)
-@given(argument=st.text(st.characters(codec="utf-8") | st.sampled_from("\udc80\udcff\udce9"), max_size=20))
-def test_read_sentences_of_arguments_with_lone_surrogates_names_the_sentence(argument):
-    encoded = argument.encode("utf-8", "surrogateescape")
-    try:
-        assert read_sentences([encoded], "sentence {}") == [argument.rstrip("\r\n")]
-    except UsageError as error:
-        assert str(error).startswith("sentence 1: bytes that are not UTF-8") and len(str(error).splitlines()) == 1
-
-
-def is_utf8(line: bytes) -> bool:
-    try:
-        line.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
