@@ -99,7 +99,7 @@ def measure_cell(cell, dataset, encoder, epochs, seed, baseline_learning_rate, s
         batches = training.TrainingBatches(
             encoded, setup.batch_size, ("words",), seed, 0, with_weights=True, buckets=setup.buckets
         )
-        pipelines.append((setup, model, batches, training.fit_input(batches), EpochTimer()))
+        pipelines.append((setup, model, batches, training.keras_input(batches), EpochTimer()))
     keras.utils.set_random_seed(seed)
     baseline = build_baseline(
         baseline_layer(pipelines[0][1]), encoder.word_vocabulary_size, encoder.num_tags, baseline_learning_rate
@@ -118,8 +118,8 @@ def measure_cell(cell, dataset, encoder, epochs, seed, baseline_learning_rate, s
             callbacks=[baseline_timer],
             verbose=0,
         )
-        for _, model, _, fit_input, timer in pipelines:
-            model.fit(fit_input, epochs=epoch + 1, initial_epoch=epoch, callbacks=[timer], verbose=0)
+        for _, model, _, inputs, timer in pipelines:
+            model.fit(inputs, epochs=epoch + 1, initial_epoch=epoch, callbacks=[timer], verbose=0)
         log(
             f"  {cell} epoch {epoch + 1}/{epochs}: baseline {baseline_timer.seconds[-1]:.2f} s, pipeline "
             + ", ".join(f"{timer.seconds[-1]:.2f} s" for *_, timer in pipelines)
@@ -365,7 +365,7 @@ def main(argv=None):
         f"(b) pipeline: recipes.<cell>.build_model(depth=1, encoding='embedding', window=0, head='softmax', intent=False) (the recipe's dropout "
         f"and softmax head), model_parts.compile_model (Adam at the recipe's learning rate, column '(b) learning rate', "
         f"clipnorm 5), training.train's length-bucketed batches, batch {BATCH_SIZE}, buckets {_join(args.buckets)}"
-        + (" (through training.fit_input's tf.data)" if backend == "tensorflow" else "")
+        + (" (through training.keras_input's tf.data)" if backend == "tensorflow" else "")
         + ("; other setups of (b), one row each, train in turn with the first" if len(setups) > 1 else ""),
         "words/s: real (non-padding) training words / median wall-clock epoch seconds over the epochs after "
         "the first; b/a CPU: the same ratio on the process's CPU seconds (all threads), less swayed by other "

@@ -56,7 +56,7 @@ class TrainingBatches(keras.utils.PyDataset):
         self._shuffle()
 
 
-def fit_input(batches):
+def keras_input(batches):
     """What `model.fit` reads: the PyDataset itself, or on TensorFlow a
     `tf.data.Dataset` whose declared shapes let the sentence length vary."""
     if keras.backend.backend() != "tensorflow":
@@ -124,7 +124,7 @@ def train(
         monitor.restore_best()
         return monitor
     model.fit(
-        fit_input(batches),
+        keras_input(batches),
         epochs=settings.epochs,
         initial_epoch=initial_epoch,
         shuffle=False,  # `TrainingBatches` shuffles from the seed and the epoch, so a resumed run sees the same order
