@@ -1,23 +1,12 @@
 """The exported tagger: a model whose outputs are already decoded, and the description written beside it.
 
-    runs/lstm-.../export/onnx/
-        model.onnx      (or saved_model/, a TensorFlow SavedModel)
-        encoder.json    the run's encoder, copied: words -> ids outside the graph
-        export.json     what a caller needs beside the artifact:
+    decoded = DecodedTagger(model)             # ids in: {"tag_ids": ..., "intent_probabilities": ...} out
+    described = description(model, encoder, "onnx", "onnx_graph")   # what export.json holds
 
-    {"format": "slot-rnn-export", "artifact_format": "onnx", "artifact": "model.onnx",
-     "encoder": "encoder.json", "tags": ["O", "B-fromloc.city_name", ...], "intents": ["atis_flight", ...],
-     "inputs": [{"name": "words", "dtype": "int32", "shape": [null, null]}],
-     "outputs": [{"name": "tag_ids", "dtype": "int32", "shape": [null, null]},
-                 {"name": "intent_probabilities", "dtype": "float32", "shape": [null, 26]}],
-     "decoding": "argmax", "mask": "...", ...}
-
-The graph takes the id arrays of `data.batching` (`words` (batch, time),
-`trigrams` (batch, time, max_trigrams)), any batch size and length, padding
-as id 0, and returns the best tag id of every word (0 at padding) and, with
-an intent head, the intent's probabilities. The mask is derived from the ids
-inside the graph, as the model's own layers derive theirs, so a caller feeds
-ids only and padding changes nothing.
+`DecodedTagger` is what `model.export` converts (a SavedModel, or ONNX through
+tf2onnx); the ONNX graph written from the layers computes the same
+(`onnx_graph.py`). What an export folder holds, and its contract with the
+code that reads it back, is `recipes.inference.export_folder`.
 """
 
 import keras

@@ -124,14 +124,14 @@ def add_space_flags(group, name):
             flag_of(search.plural),
             type=arguments.name_list(name, search.values),
             default=list(search.values),
-            help=f"{search.plural} to try, comma-separated ({noun}; default: {','.join(search.values)})",
+            help=f"{search.plural} to try, comma-separated ({noun})",
         )
     elif search.kind == "boolean":
         group.add_argument(
             flag_of(name),
             action=argparse.BooleanOptionalAction,
             default=None,
-            help=f"fix it: {noun} (default: try both)",
+            help=f"fix it: {noun} (left out: try both)",
         )
     else:
         # A log scale needs positive bounds; a range otherwise takes the option's own check.
@@ -142,13 +142,15 @@ def add_space_flags(group, name):
                 flag_of(f"{end}_{name}"),
                 type=parse,
                 default=default,
-                help=f"{'lowest' if end == 'min' else 'highest'} {noun}{scale} (default: %(default)s)",
+                help=f"{'lowest' if end == 'min' else 'highest'} {noun}{scale}",
             )
 
 
 def make_parser(prog="python -m recipes.tune", description=None):
     """The tuner's flags: the search space, every trial's fixed options, the search's own."""
-    parser = Parser(prog=prog, description=description, allow_abbrev=False)
+    parser = Parser(
+        prog=prog, description=description, allow_abbrev=False, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     space = parser.add_argument_group("search space (each range is inclusive; equal ends fix the value)")
     fixed = parser.add_argument_group("data, model and training of every trial (fixed)")
     for name in TUNER_OPTIONS:
