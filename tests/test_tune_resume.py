@@ -12,6 +12,7 @@ import sys
 import keras
 import pandas as pd
 
+from recipes.config.errors import TrainingDiverged
 from recipes.search import hypermodel
 from support import REPO_ROOT, read_results
 from support import TINY_TUNE as TINY
@@ -100,3 +101,27 @@ def test_distributed_search_runs_every_trial_once_and_every_process_exits(tiny_d
         finished += re.findall(r"^trial (\d+): val_slot_f1 ", log, flags=re.MULTILINE)
     assert sorted(started) == ["0", "1", "2"] and sorted(finished) == ["0", "1", "2"]
     assert "chief: serving trials on 127.0.0.1:" in (project_dir / "logs" / "chief.log").read_text()
+
+
+def test_a_search_whose_trials_keep_failing_stops_with_one_line_and_status_1(tiny_data, tmp_path, monkeypatch, capsys):
+    def diverging(*args, **kwargs):
+        raise TrainingDiverged("training stopped: the loss became NaN or infinite in epoch 1")
+
+    monkeypatch.setattr(hypermodel, "train", diverging)
+    project_dir = tmp_path / "tuning" / "tiny"
+    flags = [*TINY, "--data", str(tiny_data), "--directory", str(tmp_path / "tuning"), "--no-retrain"]
+    capsys.readouterr()
+    assert run_main([*flags, "--max-trials", "6"]) == 1
+    captured = capsys.readouterr()
+    # Each failed trial is one line of the search's own; keras-tuner prints its traceback besides (its
+    # DEBUG setting, which its public API does not expose). The command's error is the last line.
+    assert captured.out.count(": failed: training stopped: the loss became NaN") == 3
+    last = captured.err.strip().splitlines()[-1]
+    assert last == (
+        "python -m recipes.tune: error: the search stopped: 3 trials in a row failed (last: keras_tuner.src.errors."
+        "FailedTrialError: training stopped: the loss became NaN or infinite in epoch 1); run again to retry"
+    )
+    # keras-tuner stops at its limit of failures in a row; the table holds them, each with its error.
+    table = read_results(project_dir)
+    assert list(table["status"]) == ["FAILED"] * 3
+    assert table["error"].str.contains("loss became NaN").all()

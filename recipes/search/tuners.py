@@ -96,15 +96,15 @@ def run_search(request, role, dataset):
             flush=True,
         )
     oracle = tuner.oracle
-    if isinstance(oracle, keras_tuner.Oracle):
-        # keras-tuner raises a plain RuntimeError once this many trials in a row failed; counting them
-        # here tells that stop apart from any other error by what happened, not by its message.
-        failures = oracle.max_consecutive_failed_trials
+    # The oracle that serves trials (here, not a worker's client of it) raises a plain RuntimeError once
+    # this many trials in a row failed; counting them tells that stop apart from any other error by what
+    # happened, not by its message.
+    failures = oracle.max_consecutive_failed_trials if isinstance(oracle, keras_tuner.Oracle) else None
     try:
         tuner.search(verbose=request.settings.verbose)
     except RuntimeError as error:
         trials = load_trials(Path(tuner.project_dir), oracle)
-        if not isinstance(oracle, keras_tuner.Oracle) or not _ends_in_failures(trials, failures):
+        if failures is None or not _ends_in_failures(trials, failures):
             raise
         write_tables(Path(tuner.project_dir), trials, objective=request.options.objective)
         errors = [trial["error"] for trial in trials if trial["error"]]

@@ -108,24 +108,22 @@ def run_recipe(build_model, name, settings, sentences=None):
 
     # The scores, and the model at work on a few sentences.
     report.print_results(dev, test, metrics, train_seconds, run_dir)
-    if sentences is None:
-        sentences, pretokenized = shown_sentences(dataset)
-    else:
-        pretokenized = False
-    if sentences:
+    tagger = Tagger(engine, encoder)
+    shown = shown_words(dataset, tagger) if sentences is None else [tagger.words(text) for text in sentences]
+    if shown:
         print()
-        report.print_tagged(Tagger(engine, encoder).tag(sentences, pretokenized=pretokenized))
+        report.print_tagged(tagger.tag_words(shown))
     return metrics
 
 
-def shown_sentences(dataset):
+def shown_words(dataset, tagger):
     """What a run tags when it ends: the lecture's two sentences on the built-in
-    travel data; on any other corpus a few of its own test sentences, as its
-    words (pretokenized), so they mean something to a model of that corpus."""
+    travel data (raw text, split as `Tagger.tag` splits it); on any other corpus
+    a few of its own test sentences, as its words, so they mean something to a
+    model of that corpus."""
     if dataset.name == "travel":
-        return LECTURE_SENTENCES, False
-    count = min(SHOWN_TEST_SENTENCES, len(dataset.test))
-    return [" ".join(words) for words in dataset.test.words[:count]], True
+        return [tagger.words(text) for text in LECTURE_SENTENCES]
+    return dataset.test.words[:SHOWN_TEST_SENTENCES]
 
 
 def train_run(model, engine, encoder, dataset, settings, run_dir, state=None):
